@@ -119,8 +119,6 @@ class Trainer:
     """Holds every piece of run state; ``state()`` / ``restore()`` make --resume exact."""
 
     def __init__(self, args: argparse.Namespace) -> None:
-        from function_dhaug.augmenters import build_augmenter
-
         self.args = args
         self.device = resolve_device(args)
         seed_everything(args.random_seed)
@@ -128,9 +126,12 @@ class Trainer:
         self.model = build_model(args, self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=args.lr_p)
         self.batch_gen = make_generator(args.random_seed, 0)
-        self.augmenter = build_augmenter(args, self.data.train, self.data.templates,
-                                         self.data.camera_table, self.device,
-                                         make_generator(args.random_seed, 1))
+        self.augmenter = None
+        if args.data_enhancement_method != "NO_enhance":
+            from function_dhaug.augmenters import build_augmenter
+            self.augmenter = build_augmenter(args, self.data.train, self.data.templates,
+                                             self.data.camera_table, self.device,
+                                             make_generator(args.random_seed, 1))
         self.data.train = self.data.train.to(self.device)
         self.data.test_h36m = self.data.test_h36m.to(self.device)
         if self.data.test_3dhp is not None:

@@ -1,0 +1,65 @@
+"""SemGCN lifter (Zhao et al., CVPR 2019) without non-local blocks, as used by PoseAug/DH-AUG.
+
+SemGraphConv(2 -> H) + BN + act, ``stages`` residual blocks of two [SemGraphConv(H -> H) + BN +
+act], then SemGraphConv(H -> 3).  All J joints (root included) are predicted.
+"act" is ReLU -> Dropout -> ReLU when a dropout rate is given, else ReLU (the original's order).
+Parameter names follow PoseAug's ``SemGCN`` so its released checkpoints load unchanged.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from models.lifter_common import single_frame_input
+from models.sem_graph_conv import SemGraphConv, adjacency_from_parents
+from utils.skeleton import PARENTS
+
+
+class GraphConvBlock(nn.Module):
+    """SemGraphConv -> BatchNorm over channels -> activation, (B, J, in) -> (B, J, out)."""
+
+    def __init__(self, adjacency: torch.Tensor, in_features: int, out_features: int,
+                 dropout: float | None) -> None:
+        super().__init__()
+        self.gconv = SemGraphConv(in_features, out_features, adjacency)
+        self.bn = nn.BatchNorm1d(out_features)
+        self.relu = nn.ReLU()
+        self.dropout = nn.Dropout(dropout) if dropout is not None else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.bn(self.gconv(x).transpose(1, 2)).transpose(1, 2)
+        if self.dropout is not None:
+            x = self.dropout(self.relu(x))
+        return self.relu(x)
+
+
+class ResidualGraphBlock(nn.Module):
+    """x + block2(block1(x)) with two GraphConvBlocks of equal width."""
+
+    def __init__(self, adjacency: torch.Tensor, width: int, dropout: float | None) -> None:
+        super().__init__()
+        self.gconv1 = GraphConvBlock(adjacency, width, width, dropout)
+        self.gconv2 = GraphConvBlock(adjacency, width, width, dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.gconv2(self.gconv1(x))
+
+
+class SemGCNLifter(nn.Module):
+    """(B, 2J) or (B, J, 2) normalised 2D -> (B, J, 3) metres (root predicted too)."""
+
+    def __init__(self, parents: Sequence[int] = PARENTS, hidden: int = 128, stages: int = 4,
+                 dropout: float | None = 0.25) -> None:
+        super().__init__()
+        adjacency = adjacency_from_parents(parents)
+        self.num_joints = len(parents)
+        self.gconv_input = nn.Sequential(GraphConvBlock(adjacency, 2, hidden, dropout))
+        self.gconv_layers = nn.Sequential(*(ResidualGraphBlock(adjacency, hidden, dropout)
+                                            for _ in range(stages)))
+        self.gconv_output = SemGraphConv(hidden, 3, adjacency)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = single_frame_input(x, self.num_joints)
+        return self.gconv_output(self.gconv_layers(self.gconv_input(x)))

@@ -1,0 +1,143 @@
+"""VideoPose3D temporal convolutional lifter (Pavllo et al., CVPR 2019).
+
+Two forms share one set of layers (identical state dicts, no stride/dilation in them):
+
+* ``StridedTemporalLifter`` (training): each conv of width w has stride w, so a window of exactly
+  the receptive field rf = prod(widths) gives one output frame without computing unused ones.
+* ``DilatedTemporalLifter`` (evaluation): conv i >= 1 is dilated by prod(widths[:i]), so a
+  sequence of F frames gives the F - rf + 1 frames whose whole window is inside it.
+
+Both map (N, F, J, 2) -> (N, F_out, J_out, 3).  ``VideoPoseLifter`` is the single-frame variant
+(all widths 1, 15 joints predicted, zero root) with the (B, 2J) / (B, J, 2) -> (B, J, 3) API.
+Layer names follow VideoPose3D so its checkpoints (and PoseAug's single-frame ones) load unchanged.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from models.lifter_common import pad_root, single_frame_input, window_input
+from utils.skeleton import NUM_JOINTS
+
+
+def check_filter_widths(widths: Sequence[int]) -> tuple[int, ...]:
+    """Widths must be a non-empty sequence of positive odd integers (symmetric windows)."""
+    widths = tuple(int(w) for w in widths)
+    if not widths or any(w < 1 or w % 2 == 0 for w in widths):
+        raise ValueError(f"filter widths must be positive odd integers, got {widths}")
+    return widths
+
+
+class _TemporalConvLifter(nn.Module):
+    """Layers of the TCN; subclasses choose stride/dilation and how the residual is aligned.
+
+    expand: Conv1d(2J -> C, k=w0, no bias) -> BN -> ReLU -> Dropout
+    block i >= 1: Conv1d(C -> C, k=w_i, no bias) -> BN -> ReLU -> Dropout -> Conv1d(C -> C, k=1,
+    no bias) -> BN -> ReLU -> Dropout, plus the aligned input; shrink: Conv1d(C -> 3 J_out, k=1).
+    BN momentum 0.1.
+    """
+
+    def __init__(self, filter_widths: Sequence[int], num_joints_in: int = NUM_JOINTS,
+                 num_joints_out: int = NUM_JOINTS, channels: int = 1024,
+                 dropout: float = 0.25) -> None:
+        super().__init__()
+        self.filter_widths = check_filter_widths(filter_widths)
+        self.num_joints_in = num_joints_in
+        self.num_joints_out = num_joints_out
+        widths = self.filter_widths
+        self.expand_conv = nn.Conv1d(2 * num_joints_in, channels, widths[0], bias=False,
+                                     **self._conv_options(0))
+        self.expand_bn = nn.BatchNorm1d(channels, momentum=0.1)
+        convs, norms = [], []
+        for i in range(1, len(widths)):
+            convs.append(nn.Conv1d(channels, channels, widths[i], bias=False, **self._conv_options(i)))
+            norms.append(nn.BatchNorm1d(channels, momentum=0.1))
+            convs.append(nn.Conv1d(channels, channels, 1, bias=False))
+            norms.append(nn.BatchNorm1d(channels, momentum=0.1))
+        self.layers_conv = nn.ModuleList(convs)
+        self.layers_bn = nn.ModuleList(norms)
+        self.shrink = nn.Conv1d(channels, 3 * num_joints_out, 1)
+        self.relu = nn.ReLU()
+        self.drop = nn.Dropout(dropout)
+
+    @property
+    def receptive_field(self) -> int:
+        """Frames of input behind one output frame: the product of the widths."""
+        return math.prod(self.filter_widths)
+
+    def _conv_options(self, i: int) -> dict:
+        raise NotImplementedError
+
+    def _align_residual(self, x: torch.Tensor, i: int) -> torch.Tensor:
+        """Frames of the (N, C, L) block input that line up with the block's outputs."""
+        raise NotImplementedError
+
+    def _check_frames(self, frames: int) -> None:
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, F, J_in, 2) -> (N, F_out, J_out, 3)."""
+        x = window_input(x, self.num_joints_in)
+        n, frames = x.shape[:2]
+        self._check_frames(frames)
+        h = x.reshape(n, frames, 2 * self.num_joints_in).transpose(1, 2)
+        h = self.drop(self.relu(self.expand_bn(self.expand_conv(h))))
+        for i in range(1, len(self.filter_widths)):
+            res = self._align_residual(h, i)
+            h = self.drop(self.relu(self.layers_bn[2 * i - 2](self.layers_conv[2 * i - 2](h))))
+            h = res + self.drop(self.relu(self.layers_bn[2 * i - 1](self.layers_conv[2 * i - 1](h))))
+        out = self.shrink(h).transpose(1, 2)
+        return out.reshape(n, out.shape[1], self.num_joints_out, 3)
+
+
+class StridedTemporalLifter(_TemporalConvLifter):
+    """Training form: F must be a multiple of rf; each block of rf frames gives one output
+    (F = rf: one window -> (N, 1, J_out, 3))."""
+
+    def _conv_options(self, i: int) -> dict:
+        return {"stride": self.filter_widths[i]}
+
+    def _align_residual(self, x: torch.Tensor, i: int) -> torch.Tensor:
+        w = self.filter_widths[i]
+        return x[:, :, w // 2::w]
+
+    def _check_frames(self, frames: int) -> None:
+        if frames == 0 or frames % self.receptive_field:
+            raise ValueError(f"strided TCN needs a multiple of its receptive field "
+                             f"{self.receptive_field} frames, got {frames}")
+
+
+class DilatedTemporalLifter(_TemporalConvLifter):
+    """Evaluation form: F >= rf frames -> F - rf + 1 outputs (output t sees input t .. t+rf-1)."""
+
+    def _conv_options(self, i: int) -> dict:
+        return {"dilation": math.prod(self.filter_widths[:i])} if i > 0 else {}
+
+    def _align_residual(self, x: torch.Tensor, i: int) -> torch.Tensor:
+        pad = (self.filter_widths[i] - 1) * math.prod(self.filter_widths[:i]) // 2
+        return x[:, :, pad:x.shape[2] - pad]
+
+    def _check_frames(self, frames: int) -> None:
+        if frames < self.receptive_field:
+            raise ValueError(f"dilated TCN needs at least its receptive field "
+                             f"{self.receptive_field} frames, got {frames}")
+
+
+class VideoPoseLifter(StridedTemporalLifter):
+    """Single-frame VPose: widths all 1 (``stages`` residual blocks), 15 joints predicted, zero root.
+
+    (B, 2J) or (B, J, 2) normalised 2D -> (B, J, 3) metres.
+    """
+
+    def __init__(self, stages: int = 4, num_joints: int = NUM_JOINTS, channels: int = 1024,
+                 dropout: float = 0.25) -> None:
+        super().__init__((1,) * (stages + 1), num_joints_in=num_joints,
+                         num_joints_out=num_joints - 1, channels=channels, dropout=dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = single_frame_input(x, self.num_joints_in)
+        y = super().forward(x.unsqueeze(1))
+        return pad_root(y[:, 0])

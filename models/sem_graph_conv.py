@@ -1,0 +1,83 @@
+"""Semantic graph convolution (Zhao et al., CVPR 2019) and the skeleton adjacency it uses.
+
+Each layer learns one logit per non-zero of a fixed adjacency mask; the logits are
+row-softmaxed into a weighting matrix A (masked entries get -9e15, i.e. weight 0).  The node
+itself and its neighbours use separate weight matrices:
+``out = (A * I) X W0 + (A * (1 - I)) X W1 + b``.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+from torch import nn
+
+_MASKED_LOGIT = -9e15
+
+
+def adjacency_from_parents(parents: Sequence[int]) -> torch.Tensor:
+    """(J, J) bool mask of the skeleton graph: parent-child edges both ways plus self loops."""
+    n = len(parents)
+    mask = torch.eye(n, dtype=torch.bool)
+    child = torch.tensor([j for j, p in enumerate(parents) if p >= 0], dtype=torch.long)
+    parent = torch.tensor([p for p in parents if p >= 0], dtype=torch.long)
+    mask[child, parent] = True
+    mask[parent, child] = True
+    return mask
+
+
+class SemGraphConv(nn.Module):
+    """(B, J, in) node features -> (B, J, out).
+
+    Parameters: ``W`` (2, in, out) Xavier-uniform (gain 1.414), ``e`` (1, nnz) logits (init 1,
+    row-major order of the mask's non-zeros), ``bias`` (out,) ~ U(+-1/sqrt(out)).
+    The mask is a non-persistent buffer, so the state dict holds only W, e and bias.
+    """
+
+    def __init__(self, in_features: int, out_features: int, adjacency: torch.Tensor,
+                 bias: bool = True) -> None:
+        super().__init__()
+        mask = adjacency.to(torch.bool)
+        if mask.dim() != 2 or mask.shape[0] != mask.shape[1]:
+            raise ValueError(f"adjacency must be a square (J, J) matrix, got {tuple(adjacency.shape)}")
+        if not bool(mask.diagonal().all()):
+            raise ValueError("adjacency must contain every self loop (each softmax row needs an entry)")
+        self.in_features = in_features
+        self.out_features = out_features
+        rows, cols = mask.nonzero(as_tuple=True)
+        self.register_buffer("edge_rows", rows, persistent=False)
+        self.register_buffer("edge_cols", cols, persistent=False)
+        self.register_buffer("mask", mask, persistent=False)
+        self.W = nn.Parameter(torch.empty(2, in_features, out_features))
+        self.e = nn.Parameter(torch.empty(1, rows.numel()))
+        self.bias = nn.Parameter(torch.empty(out_features)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        """Re-draw W and bias (from ``generator`` if given) and set every logit to 1."""
+        nn.init.xavier_uniform_(self.W, gain=1.414, generator=generator)
+        nn.init.constant_(self.e, 1.0)
+        if self.bias is not None:
+            bound = 1.0 / math.sqrt(self.out_features)
+            nn.init.uniform_(self.bias, -bound, bound, generator=generator)
+
+    def weighting(self) -> torch.Tensor:
+        """(J, J) row-stochastic matrix A; zero outside the mask."""
+        n = self.mask.shape[0]
+        logits = self.e.new_full((n, n), _MASKED_LOGIT)
+        logits = logits.index_put((self.edge_rows, self.edge_cols), self.e.reshape(-1))
+        return torch.softmax(logits, dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a = self.weighting().to(x.dtype)
+        self_weight = a.diagonal()
+        h_self = torch.matmul(x, self.W[0])
+        h_neigh = torch.matmul(x, self.W[1])
+        out = self_weight.unsqueeze(-1) * h_self + torch.matmul(a - torch.diag(self_weight), h_neigh)
+        if self.bias is not None:
+            out = out + self.bias
+        return out
+
+    def extra_repr(self) -> str:
+        return f"{self.in_features} -> {self.out_features}, edges={self.e.shape[1]}"

@@ -1,0 +1,126 @@
+"""End-to-end runs of the entry script as a user runs it (subprocess), on a tiny dataset."""
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from data import h36m_format as fmt
+from tests.conftest import make_positions_3d
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = str(REPO / "run_fk_gan.py")
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("e2e_data")
+    pos3d = make_positions_3d(frames=5, seed=1)
+    fmt.save_positions_3d(fmt.file_3d(root), pos3d)
+    fmt.save_positions_2d(fmt.file_2d(root, "gt"), fmt.compute_gt_2d(pos3d))
+    return root
+
+
+def _flags(data_dir: Path, base: Path, *extra: str) -> list[str]:
+    return [sys.executable, SCRIPT, "--data_dir", str(data_dir),
+            "--data_extra_dir", str(data_dir / "extra"), "--checkpoint", str(base),
+            "--posenet_name", "mlp", "--stages", "1", "--batch_size", "16", "--epochs", "2",
+            "--additional_train_epoch", "1", "--device", "cpu", "--note", "e2e", *extra]
+
+
+def _run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def _run_dir(base: Path) -> Path:
+    (run,) = list(base.glob("mlp/gt/*_e2e"))
+    return run
+
+
+def _rows(run: Path) -> list[str]:
+    return [l for l in (run / "log.txt").read_text().splitlines() if l[:1].isdigit()]
+
+
+def _weights(path: Path) -> dict:
+    return torch.load(path, map_location="cpu", weights_only=False)["model_pos"]
+
+
+NO_ENHANCE = ("--data_enhancement_method", "NO_enhance")
+
+
+@pytest.fixture(scope="module")
+def full_run(data_dir, tmp_path_factory) -> Path:
+    base = tmp_path_factory.mktemp("full")
+    _run(_flags(data_dir, base, *NO_ENHANCE), cwd=base)
+    return _run_dir(base)
+
+
+def test_run_writes_log_checkpoints_and_tensorboard(full_run):
+    text = (full_run / "log.txt").read_text().splitlines()
+    assert text[0].startswith("Namespace(")
+    assert "epoch\tlr\terror_h36m_p1\terror_h36m_p2\terror_3dhp_p1\terror_3dhp_p2\tPCK\tAUC\t" in text
+    rows = _rows(full_run)
+    assert [r.split("\t")[0] for r in rows] == ["0", "1", "2"]
+    lr_after_epoch0 = float(rows[0].split("\t")[1])
+    assert lr_after_epoch0 == pytest.approx(1e-4 * (1 - 1 / 3), abs=1e-8)
+    assert rows[0].split("\t")[4] == ""             # no 3DHP file: empty columns
+    for name in ("ckpt_last.pth.tar", "ckpt_best_h36m_p1.pth.tar", "ckpt_epoch_0002.pth.tar"):
+        assert (full_run / name).is_file()
+    assert list(full_run.glob("events.out.tfevents.*"))
+    entries = [json.loads(l) for l in (full_run / "metrics.jsonl").read_text().splitlines()]
+    assert [e["tag"] for e in entries] == ["_real"] * 3 and "per_action" in entries[0]["h36m"]
+
+
+def test_evaluate_reproduces_logged_metrics(full_run, data_dir):
+    ckpt = full_run / "ckpt_best_h36m_p1.pth.tar"
+    epoch = torch.load(ckpt, weights_only=False)["epoch"]
+    proc = _run([sys.executable, SCRIPT, "--evaluate", str(ckpt), "--data_dir", str(data_dir),
+                 "--data_extra_dir", str(data_dir / "extra"), "--device", "cpu"], cwd=full_run)
+    assert "P1" in proc.stdout
+    result = json.loads((full_run / "ckpt_best_h36m_p1.eval.json").read_text())
+    logged = [json.loads(l) for l in (full_run / "metrics.jsonl").read_text().splitlines()]
+    (entry,) = [e for e in logged if e["epoch"] == epoch]
+    assert result["h36m"]["p1"] == entry["h36m"]["p1"]
+    assert result["h36m"]["p2"] == entry["h36m"]["p2"]
+    assert result["h36m"]["per_action"] == entry["h36m"]["per_action"]
+
+
+def test_killed_run_resumes_exactly(full_run, data_dir, tmp_path):
+    cmd = _flags(data_dir, tmp_path, *NO_ENHANCE)
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    ckpt = None
+    while time.time() < deadline and proc.poll() is None:
+        found = list(tmp_path.glob("mlp/gt/*_e2e/ckpt_last.pth.tar"))
+        if found:
+            ckpt = found[0]
+            break
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    assert ckpt is not None and proc.returncode == -signal.SIGKILL
+    killed_at = torch.load(ckpt, weights_only=False)["epoch"]
+    assert killed_at < 3, "the run finished before it could be killed"
+    _run(cmd + ["--resume", str(ckpt)], cwd=tmp_path)
+    run = _run_dir(tmp_path)
+    assert _rows(run) == _rows(full_run)
+    a, b = _weights(full_run / "ckpt_last.pth.tar"), _weights(run / "ckpt_last.pth.tar")
+    assert max((a[k].double() - b[k].double()).abs().max().item() for k in a if a[k].numel()) < 1e-6
+    assert "resumed from" in (run / "log.txt").read_text()
+
+
+def test_bad_input_is_one_line_error(tmp_path):
+    proc = subprocess.run([sys.executable, SCRIPT, "--data_dir", str(tmp_path / "none"),
+                           "--device", "cpu", "--checkpoint", str(tmp_path)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("error: missing file") and "Traceback" not in proc.stderr
+    assert "prepare_data_h36m.py" in proc.stderr
