@@ -28,7 +28,8 @@ DETECTED_17_METADATA = {"layout_name": "h36m", "num_joints": 17,
 
 MAKE_H36M = ("python data/prepare_data_h36m.py --from-archive h36m.zip --output-dir data "
              "(or run with --dataset synthetic)")
-MAKE_DETECTIONS = "python data/prepare_data_2d_h36m_detections.py (see README, 'Data preparation')"
+MAKE_DETECTIONS = ("python data/prepare_data_2d_h36m_detections.py --data-3d data/data_3d_h36m.npz "
+                   "--cpn <VideoPose3D 17-joint npz> --output-dir data (see README)")
 MAKE_3DHP = "python data_extra/prepare_data_3dhp.py --input mpi_inf_3dhp_valid.npz"
 MAKE_TEMPLATES = "python data_extra/prepare_bone_templates.py --input data/data_3d_h36m.npz"
 
@@ -68,8 +69,10 @@ def load_positions_3d(path: str | os.PathLike) -> dict:
     if not isinstance(data, dict) or not data:
         raise DataError(f"{path}: positions_3d should be a non-empty dict subject -> action -> array")
     for s, acts in data.items():
+        if not isinstance(acts, dict):
+            raise DataError(f"{path}: positions_3d[{s!r}] should be a dict action -> array")
         for a, p in acts.items():
-            if p.ndim != 3 or p.shape[1:] != (32, 3):
+            if not isinstance(p, np.ndarray) or p.ndim != 3 or p.shape[1:] != (32, 3):
                 raise DataError(f"{path}: {s}/{a} has shape {p.shape}; expected (N, 32, 3)")
             if not np.isfinite(p).all():
                 raise DataError(f"{path}: {s}/{a} contains NaN or inf")
@@ -114,12 +117,16 @@ def load_positions_2d(path: str | os.PathLike, num_joints: int = 16) -> dict:
     hint = MAKE_H36M if Path(path).name.endswith("_gt.npz") else MAKE_DETECTIONS
     z = load_npz(path, ("positions_2d",), hint=hint)
     data = unpack_object(z["positions_2d"], path, "positions_2d")
+    if not isinstance(data, dict):
+        raise DataError(f"{path}: positions_2d should be a dict subject -> action -> 4 arrays")
     out: dict = {}
     for s, acts in data.items():
+        if not isinstance(acts, dict):
+            raise DataError(f"{path}: positions_2d[{s!r}] should be a dict action -> 4 arrays")
         out[s] = {}
         for a, views in acts.items():
-            if len(views) != 4:
-                raise DataError(f"{path}: {s}/{a} has {len(views)} camera views; expected 4")
+            if not isinstance(views, (list, tuple)) or len(views) != 4:
+                raise DataError(f"{path}: {s}/{a} should hold 4 camera views (a list of arrays)")
             clean = []
             for i, v in enumerate(views):
                 v = np.asarray(v)

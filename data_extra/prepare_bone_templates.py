@@ -1,0 +1,56 @@
+"""Compute the bone-length template file ``bone_length_npy/hm36s15678_bl_templates.npy`` (FACTS §2.6).
+
+Rows S1, S5, S6, S7, S8; columns the 15 template-order bones; float32 metres; each value is the
+subject's mean bone length over all its frames, with left and right sides averaged together
+(``data.h36m_format.compute_bone_templates``). Input: ``data_3d_h36m.npz`` from
+``data/prepare_data_h36m.py``. ``--output-dir`` is the data_extra folder (default: the folder of
+this script, i.e. the repo's ``data_extra``); the file goes to ``<output-dir>/bone_length_npy/``.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from data import h36m_format as fmt  # noqa: E402
+from utils import skeleton  # noqa: E402
+from utils.io import DataError, check_output_path  # noqa: E402
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="Compute the 5x15 bone-length templates of S1, S5, S6, S7, S8.")
+    p.add_argument("--input", type=Path, required=True,
+                   help="data_3d_h36m.npz made by data/prepare_data_h36m.py")
+    p.add_argument("--output-dir", type=Path, default=Path(__file__).resolve().parent,
+                   help="the data_extra folder (default: this script's folder)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    return p.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> None:
+    out = check_output_path(fmt.file_templates(args.output_dir), args.force)
+    positions_3d = fmt.load_positions_3d(args.input)
+    try:
+        templates = fmt.compute_bone_templates(positions_3d)
+    except DataError as exc:
+        raise DataError(f"{args.input}: {exc}") from None
+    fmt.save_bone_templates(out, templates)
+    print(f"wrote {out}: {templates.shape[0]}x{templates.shape[1]} float32 metres")
+    print("      " + " ".join(f"{name[:6]:>6}" for name in skeleton.TEMPLATE_BONE_NAMES))
+    for subject, row in zip(fmt.TEMPLATE_SUBJECTS, templates):
+        print(f"{subject:>5} " + " ".join(f"{v:6.4f}" for v in row))
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        run(parse_args(argv))
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
