@@ -24,7 +24,7 @@ from function_baseline.model_pos_preparation import build_lifter, count_paramete
 from function_baseline.train import train_epoch
 from utils.checkpoint import load_checkpoint, load_model_weights, save_checkpoint
 from utils.config import parse_args
-from utils.io import DataError, atomic_write
+from utils.io import DataError, atomic_write, run_command
 from utils.logger import LOG_HEADER, RunLog, make_run_dir, summary_writer
 from utils.seed import global_rng_state, make_generator, seed_everything, set_global_rng_state
 
@@ -257,13 +257,9 @@ class Trainer:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        if args.evaluate:
-            return evaluate_checkpoint(args)
-        return Trainer(args).run()
-    except DataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    if args.evaluate:
+        return run_command(lambda: evaluate_checkpoint(args))
+    return run_command(lambda: Trainer(args).run())
 
 
 if __name__ == "__main__":

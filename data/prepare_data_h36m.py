@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 
 from data import h36m_format as fmt  # noqa: E402
 from utils.camera import H36M_SUBJECTS  # noqa: E402
-from utils.io import DataError, check_output_path  # noqa: E402
+from utils.io import DataError, check_output_path, run_command  # noqa: E402
 
 FILES_PER_SUBJECT = 30
 ACTION_CATEGORIES = ("Directions", "Discussion", "Eating", "Greeting", "Phoning", "Photo", "Posing",
@@ -233,12 +233,7 @@ def run(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        run(parse_args(argv))
-    except DataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return run_command(lambda: run(parse_args(argv)))
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import torch  # noqa: E402
 
 from data import h36m_format as fmt  # noqa: E402
 from utils.camera import normalize_screen_coordinates  # noqa: E402
-from utils.io import DataError, check_output_path, load_npz  # noqa: E402
+from utils.io import DataError, check_output_path, load_npz, run_command  # noqa: E402
 
 SPIN24_TO_16 = (14, 2, 1, 0, 3, 4, 5, 16, 12, 18, 9, 10, 11, 8, 7, 6)
 EXPECTED_ROWS = 2929
@@ -105,12 +105,7 @@ def run(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        run(parse_args(argv))
-    except DataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return run_command(lambda: run(parse_args(argv)))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
@@ -87,3 +88,14 @@ def unpack_object(array: np.ndarray, path: str | os.PathLike, key: str) -> Any:
         raise DataError(f"{path}: key {key!r} should hold a pickled dict (0-d object array), "
                         f"got dtype {array.dtype} shape {array.shape}")
     return array.item()
+
+
+def run_command(body: Callable[[], Any]) -> int:
+    """Run a command-line entry point: a DataError becomes one ``error: ...`` line on stderr
+    and exit status 2 (no traceback); success is 0."""
+    try:
+        body()
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
