@@ -1,4 +1,5 @@
-"""End-to-end runs of the entry script as a user runs it (subprocess), on a tiny dataset."""
+"""End-to-end runs of the entry script as a user runs it (subprocess), on the small synthetic
+dataset (built once per module into a temporary folder)."""
 from __future__ import annotations
 
 import json
@@ -11,8 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from data import h36m_format as fmt
-from tests.conftest import make_positions_3d
+from data.prepare_data_synthetic import ensure_synthetic_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = str(REPO / "run_fk_gan.py")
@@ -21,16 +21,17 @@ SCRIPT = str(REPO / "run_fk_gan.py")
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("e2e_data")
-    pos3d = make_positions_3d(frames=5, seed=1)
-    fmt.save_positions_3d(fmt.file_3d(root), pos3d)
-    fmt.save_positions_2d(fmt.file_2d(root, "gt"), fmt.compute_gt_2d(pos3d))
+    ensure_synthetic_dataset(root / "synthetic", seed=0, size="small", log=lambda m: None)
     return root
 
 
+def _data_flags(data_dir: Path) -> list[str]:
+    return ["--dataset", "synthetic", "--synthetic_size", "small", "--data_dir", str(data_dir)]
+
+
 def _flags(data_dir: Path, base: Path, *extra: str) -> list[str]:
-    return [sys.executable, SCRIPT, "--data_dir", str(data_dir),
-            "--data_extra_dir", str(data_dir / "extra"), "--checkpoint", str(base),
-            "--posenet_name", "mlp", "--stages", "1", "--batch_size", "16", "--epochs", "2",
+    return [sys.executable, SCRIPT, *_data_flags(data_dir), "--checkpoint", str(base),
+            "--posenet_name", "mlp", "--stages", "1", "--batch_size", "256", "--epochs", "2",
             "--additional_train_epoch", "1", "--device", "cpu", "--note", "e2e", *extra]
 
 
@@ -71,7 +72,7 @@ def test_run_writes_log_checkpoints_and_tensorboard(full_run):
     assert [r.split("\t")[0] for r in rows] == ["0", "1", "2"]
     lr_after_epoch0 = float(rows[0].split("\t")[1])
     assert lr_after_epoch0 == pytest.approx(1e-4 * (1 - 1 / 3), abs=1e-8)
-    assert rows[0].split("\t")[4] == ""             # no 3DHP file: empty columns
+    assert all(len(r.split("\t")) == 8 and r.split("\t")[4] for r in rows)
     for name in ("ckpt_last.pth.tar", "ckpt_best_h36m_p1.pth.tar", "ckpt_epoch_0002.pth.tar"):
         assert (full_run / name).is_file()
     assert list(full_run.glob("events.out.tfevents.*"))
@@ -82,8 +83,8 @@ def test_run_writes_log_checkpoints_and_tensorboard(full_run):
 def test_evaluate_reproduces_logged_metrics(full_run, data_dir):
     ckpt = full_run / "ckpt_best_h36m_p1.pth.tar"
     epoch = torch.load(ckpt, weights_only=False)["epoch"]
-    proc = _run([sys.executable, SCRIPT, "--evaluate", str(ckpt), "--data_dir", str(data_dir),
-                 "--data_extra_dir", str(data_dir / "extra"), "--device", "cpu"], cwd=full_run)
+    proc = _run([sys.executable, SCRIPT, "--evaluate", str(ckpt), *_data_flags(data_dir),
+                 "--device", "cpu"], cwd=full_run)
     assert "P1" in proc.stdout
     result = json.loads((full_run / "ckpt_best_h36m_p1.eval.json").read_text())
     logged = [json.loads(l) for l in (full_run / "metrics.jsonl").read_text().splitlines()]
@@ -91,6 +92,7 @@ def test_evaluate_reproduces_logged_metrics(full_run, data_dir):
     assert result["h36m"]["p1"] == entry["h36m"]["p1"]
     assert result["h36m"]["p2"] == entry["h36m"]["p2"]
     assert result["h36m"]["per_action"] == entry["h36m"]["per_action"]
+    assert result["dhp"] == entry["dhp"]
 
 
 def test_killed_run_resumes_exactly(full_run, data_dir, tmp_path):
@@ -115,6 +117,22 @@ def test_killed_run_resumes_exactly(full_run, data_dir, tmp_path):
     a, b = _weights(full_run / "ckpt_last.pth.tar"), _weights(run / "ckpt_last.pth.tar")
     assert max((a[k].double() - b[k].double()).abs().max().item() for k in a if a[k].numel()) < 1e-6
     assert "resumed from" in (run / "log.txt").read_text()
+
+
+def test_missing_3dhp_is_skipped_with_empty_columns(data_dir, tmp_path):
+    import shutil
+    copy = tmp_path / "data"
+    shutil.copytree(data_dir, copy)
+    (copy / "synthetic" / "extra" / "test_set" / "test_3dhp.npz").unlink()
+    cmd = [sys.executable, SCRIPT, "--dataset", "h36m", "--data_dir", str(copy / "synthetic"),
+           "--data_extra_dir", str(copy / "synthetic" / "extra"), "--checkpoint", str(tmp_path),
+           "--posenet_name", "mlp", "--stages", "1", "--batch_size", "512", "--epochs", "1",
+           "--additional_train_epoch", "0", "--device", "cpu", "--note", "e2e",
+           "--data_enhancement_method", "NO_enhance"]
+    proc = _run(cmd, cwd=tmp_path)
+    assert "3DHP evaluation is skipped" in proc.stdout
+    (row,) = _rows(_run_dir(tmp_path))
+    assert row.split("\t")[4:] == ["", "", "", ""]
 
 
 def test_bad_input_is_one_line_error(tmp_path):
