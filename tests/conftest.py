@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from data import h36m_format as fmt
 from utils import skeleton
@@ -34,6 +35,16 @@ def make_positions_3d(frames: int = 6, seed: int = 0) -> dict:
             p32[:, list(skeleton.H36M32_TO_16)] = p16
             out[s][a] = p32
     return out
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_thread():
+    """Test tensors are tiny: one intra-op thread avoids OpenMP stalls on a busy 2-core machine
+    (measured on the augmenter tests: ~7 s instead of 25-60 s)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")

@@ -55,13 +55,24 @@ def _weights(path: Path) -> dict:
 
 
 NO_ENHANCE = ("--data_enhancement_method", "NO_enhance")
+GAN = ("--data_enhancement_method", "GAN", "--warmup", "0", "--Gen_DenseDim", "32",
+       "--Dis_DenseDim_3D", "32", "--Dis_DenseDim_2D", "32", "--record_all_picture", "False")
+METHODS = {"NO_enhance": NO_ENHANCE, "GAN": GAN}
 
 
 @pytest.fixture(scope="module")
-def full_run(data_dir, tmp_path_factory) -> Path:
-    base = tmp_path_factory.mktemp("full")
-    _run(_flags(data_dir, base, *NO_ENHANCE), cwd=base)
-    return _run_dir(base)
+def full_runs(data_dir, tmp_path_factory) -> dict:
+    runs = {}
+    for name, flags in METHODS.items():
+        base = tmp_path_factory.mktemp(f"full_{name}")
+        _run(_flags(data_dir, base, *flags), cwd=base)
+        runs[name] = _run_dir(base)
+    return runs
+
+
+@pytest.fixture(scope="module")
+def full_run(full_runs) -> Path:
+    return full_runs["NO_enhance"]
 
 
 def test_run_writes_log_checkpoints_and_tensorboard(full_run):
@@ -95,8 +106,25 @@ def test_evaluate_reproduces_logged_metrics(full_run, data_dir):
     assert result["dhp"] == entry["dhp"]
 
 
-def test_killed_run_resumes_exactly(full_run, data_dir, tmp_path):
-    cmd = _flags(data_dir, tmp_path, *NO_ENHANCE)
+def test_gan_run_trains_on_fake_then_real_rows(full_runs):
+    run = full_runs["GAN"]
+    rows = [r.split("\t") for r in _rows(run)]
+    # Epoch 0 is GAN-only (warm-up 0: the pose net trains from epoch 1): zeros, then a _fake row
+    # with lr 0 before each trained epoch's row.
+    assert [r[0] for r in rows] == ["0", "1", "1", "2", "2"]
+    assert float(rows[0][2]) == 0.0 and float(rows[1][1]) == 0.0 and float(rows[2][1]) > 0
+    ckpt = torch.load(run / "ckpt_last.pth.tar", weights_only=False)
+    # 4800 small-synthetic training samples, batch 256, partial batches skipped, 3 epochs.
+    assert ckpt["augmenter"]["global_iter"] == 3 * (4800 // 256)
+    assert {"G", "D3", "D2", "opt_G", "opt_D3", "opt_D2"} <= set(ckpt["augmenter"])
+    tags = [json.loads(l)["tag"] for l in (run / "metrics.jsonl").read_text().splitlines()]
+    assert tags == ["_fake", "_real", "_fake", "_real"]
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_killed_run_resumes_exactly(method, full_runs, data_dir, tmp_path):
+    full_run = full_runs[method]
+    cmd = _flags(data_dir, tmp_path, *METHODS[method])
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
     ckpt = None

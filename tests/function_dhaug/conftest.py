@@ -10,16 +10,6 @@ from utils.camera import h36m_camera_table
 from .synthetic_data import SUBJECTS, make_pose_set, make_templates
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These tensors are tiny: one thread avoids OpenMP stalls on a shared, busy machine
-    (measured: the folder runs in ~7 s instead of 25-60 s). Restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def train_set() -> PoseSet:
     return make_pose_set(40)
