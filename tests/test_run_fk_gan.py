@@ -170,3 +170,24 @@ def test_bad_input_is_one_line_error(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error: missing file") and "Traceback" not in proc.stderr
     assert "prepare_data_h36m.py" in proc.stderr
+
+
+PAPER_SINGLE_FRAME = (
+    "--note posefk --posenet_name 'videopose' --lr_p 1e-4 --checkpoint './checkpoint/posefk' "
+    "--keypoints gt --s1only False --GAN_whether_use_preAngle True --video_over_200mm False "
+    "--batch_size 1024 --data_enhancement_method 'GAN' --additional_LR_decay 0.95 "
+    "--Gen_DenseDim 256 --Dis_DenseDim_3D 256 --Dis_DenseDim_2D 256")
+
+
+def test_paper_single_frame_command_runs_verbatim(data_dir, tmp_path):
+    import shlex
+    cmd = [sys.executable, SCRIPT, *shlex.split(PAPER_SINGLE_FRAME), *_data_flags(data_dir),
+           "--epochs", "2", "--additional_train_epoch", "0", "--warmup", "1", "--device", "cpu"]
+    _run(cmd, cwd=tmp_path)
+    (run,) = list((tmp_path / "checkpoint" / "posefk" / "videopose" / "gt").glob("*_posefk"))
+    assert [r.split("\t")[0] for r in _rows(run)] == ["0", "1"]
+    for name in ("log.txt", "ckpt_last.pth.tar", "ckpt_epoch_0002.pth.tar"):
+        assert (run / name).is_file()
+    assert list(run.glob("events.out.tfevents.*"))
+    pictures = sorted(p.name for p in (run / "tmp").glob("*.png"))
+    assert pictures == ["gan_angles_epoch001.png", "gan_poses_epoch001.png"]
