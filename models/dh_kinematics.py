@@ -102,13 +102,7 @@ def _constants(device: torch.device, dtype: torch.dtype
     used = torch.tensor(_plan().used_angles)
     theta0 = torch.tensor(T.THETA0, dtype=dtype)[used]
     signs = torch.tensor(_plan().bone_signs, dtype=dtype)
-    anc = torch.zeros(skeleton.NUM_BONES, skeleton.NUM_JOINTS, dtype=dtype)
-    child_bone = {c: b for b, (_, c) in enumerate(skeleton.FK_BONES)}
-    for j in range(1, skeleton.NUM_JOINTS):
-        k = j
-        while k > 0:
-            anc[child_bone[k], j] = 1.0
-            k = skeleton.PARENTS[k]
+    anc = skeleton.ancestor_matrix("fk", dtype=dtype).t().contiguous()
     return used.to(device), theta0.to(device), signs.to(device), anc.to(device)
 
 

@@ -109,19 +109,24 @@ def pose_from_bones(bones: torch.Tensor, root: torch.Tensor) -> torch.Tensor:
     Every joint is its parent plus its bone; done as one matmul with the constant
     ancestor matrix so there is no loop over joints.
     """
-    anc = _ancestor_matrix(bones.device, bones.dtype)  # (16, 15): joint j sums bones on its path
+    anc = ancestor_matrix("template", bones.device, bones.dtype)  # (16, 15)
     return root.unsqueeze(-2) + torch.matmul(anc, bones)
 
 
-def _ancestor_matrix(device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-    key = ("anc", device, dtype)
+def ancestor_matrix(order: str, device: torch.device | None = None,
+                    dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """(16, 15) 0/1 matrix: entry (j, b) is 1 when bone b (in ``order``) lies on the path from
+    the root to joint j, so ``joints = root + A @ bones``. Cached per order, device and dtype."""
+    key = ("anc", order, device, dtype)
     m = _INDEX_CACHE.get(key)
     if m is None:
+        _, children = _bone_endpoints(order)
+        bone_of_child = {c: b for b, c in enumerate(children)}
         m = torch.zeros(NUM_JOINTS, NUM_BONES, dtype=dtype)
         for j in range(1, NUM_JOINTS):
             k = j
             while k > 0:
-                m[j, k - 1] = 1.0
+                m[j, bone_of_child[k]] = 1.0
                 k = PARENTS[k]
         m = m.to(device)
         _INDEX_CACHE[key] = m

@@ -50,3 +50,13 @@ def test_pose_from_bones_rebuilds_pose():
     pose = torch.randn(4, 16, 3, dtype=torch.float64)
     rebuilt = skeleton.pose_from_bones(skeleton.bone_vectors(pose, "template"), pose[:, 0])
     torch.testing.assert_close(rebuilt, pose)
+
+
+def test_ancestor_matrix_rebuilds_pose_in_both_orders():
+    pose = torch.randn(3, 16, 3, dtype=torch.float64)
+    for order in ("fk", "template"):
+        A = skeleton.ancestor_matrix(order, dtype=torch.float64)
+        rebuilt = pose[:, :1] + A @ skeleton.bone_vectors(pose, order)
+        torch.testing.assert_close(rebuilt, pose)
+    # The wrist hangs from hip -> spine -> thorax -> shoulder -> elbow: five bones.
+    assert skeleton.ancestor_matrix("fk")[15].sum() == 5
