@@ -24,20 +24,12 @@ from function_baseline.model_pos_preparation import build_lifter, count_paramete
 from function_baseline.train import train_epoch
 from utils.checkpoint import load_checkpoint, load_model_weights, save_checkpoint
 from utils.config import parse_args
+from utils.device import resolve_device
 from utils.io import DataError, atomic_write, run_command
 from utils.logger import LOG_HEADER, RunLog, make_run_dir, summary_writer
 from utils.seed import global_rng_state, make_generator, seed_everything, set_global_rng_state
 
 ARCH_FLAGS = ("posenet_name", "stages", "dropout", "architecture")
-
-
-def resolve_device(args: argparse.Namespace) -> torch.device:
-    if args.device == "cpu" or (args.device == "auto" and not torch.cuda.is_available()):
-        return torch.device("cpu")
-    if not torch.cuda.is_available():
-        raise DataError("--device cuda: no CUDA device is available (use --device auto or cpu)")
-    index = str(args.gpu_id).split(",")[0].strip()
-    return torch.device(f"cuda:{index}" if index.isdigit() else "cuda")
 
 
 def evaluate_all(model: torch.nn.Module, data: Datasets, args: argparse.Namespace) -> dict:
@@ -89,7 +81,7 @@ def build_model(args: argparse.Namespace, device: torch.device) -> torch.nn.Modu
 
 # --------------------------------------------------------------------------- --evaluate
 def evaluate_checkpoint(args: argparse.Namespace) -> int:
-    device = resolve_device(args)
+    device = resolve_device(args.device, args.gpu_id)
     state = load_checkpoint(args.evaluate)
     saved = state.get("args") or {}
     for flag in ARCH_FLAGS:  # build the architecture the checkpoint was trained with
@@ -120,7 +112,7 @@ class Trainer:
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self.device = resolve_device(args)
+        self.device = resolve_device(args.device, args.gpu_id)
         seed_everything(args.random_seed)
         self.data = load_datasets(args)
         self.model = build_model(args, self.device)

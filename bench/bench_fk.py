@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from models import dh_kinematics  # noqa: E402
-from utils.io import DataError  # noqa: E402
+from utils.device import resolve_device  # noqa: E402
+from utils.io import DataError, run_command  # noqa: E402
 
 
 def _inputs(batch: int, device: torch.device, dtype: torch.dtype, grad: bool,
@@ -69,18 +70,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--no-reference", action="store_true", help="skip the slow 4x4 reference")
     args = p.parse_args(argv)
-    try:
-        if min(args.batches) < 1 or args.threads < 1 or args.iters < 1 or args.repeats < 1:
-            raise DataError("--batches, --threads, --iters and --repeats must be positive")
-        try:
-            device = torch.device(args.device)
-        except RuntimeError:
-            raise DataError(f"--device {args.device!r} is not a torch device") from None
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise DataError("--device cuda given but CUDA is not available")
-    except DataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return run_command(lambda: run(args))
+
+
+def run(args: argparse.Namespace) -> None:
+    if min(args.batches) < 1 or args.threads < 1 or args.iters < 1 or args.repeats < 1:
+        raise DataError("--batches, --threads, --iters and --repeats must be positive")
+    device = resolve_device(args.device)
     torch.set_num_threads(args.threads)
     dtype = getattr(torch, args.dtype)
     impls = [("fast", dh_kinematics.forward_kinematics)]
@@ -94,7 +90,6 @@ def main(argv: list[str] | None = None) -> int:
             fwd = measure(fk, batch, False, device, dtype, args.iters, args.repeats)
             both = measure(fk, batch, True, device, dtype, args.iters, args.repeats)
             print(f"{name:<15}{batch:>7}{fwd:>18,.0f}{both:>18,.0f}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -30,7 +30,8 @@ from data import h36m_format as fmt  # noqa: E402
 from models import dh_tables as T  # noqa: E402
 from models.inverse_kinematics import inverse_kinematics  # noqa: E402
 from utils import skeleton  # noqa: E402
-from utils.io import DataError, atomic_write, check_output_path  # noqa: E402
+from utils.device import resolve_device  # noqa: E402
+from utils.io import DataError, atomic_write, check_output_path, run_command  # noqa: E402
 
 DEFAULT_SUBJECTS = ("S1", "S5", "S6", "S7", "S8")
 PERCENTILES = (1, 5, 50, 95, 99)
@@ -132,12 +133,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def run(args: argparse.Namespace) -> int:
     if args.stride < 1 or args.max_frames < 0 or args.chunk < 1 or args.threads < 0:
         raise DataError("--stride and --chunk must be >= 1, --max-frames and --threads >= 0")
-    try:
-        device = torch.device(args.device)
-    except RuntimeError:
-        raise DataError(f"--device {args.device!r} is not a torch device") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise DataError("--device cuda given but CUDA is not available")
+    device = resolve_device(args.device)
     csv_path = check_output_path(args.csv, args.force) if args.csv else None
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -162,11 +158,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        return run(parse_args(argv))
-    except DataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return run_command(lambda: run(parse_args(argv)))
 
 
 if __name__ == "__main__":

@@ -36,6 +36,23 @@ def check_augmenter_inputs(args: argparse.Namespace, train: PoseSet, templates: 
         raise DataError(f"--batch_size must be positive, got {args.batch_size}")
 
 
+class AugmenterBase:
+    """What both augmenters hold: the checked training poses (camera frame, root kept) and their
+    16-value cameras on ``device``, the owned CPU generator, and the flags."""
+
+    def __init__(self, args: argparse.Namespace, train: PoseSet, templates: torch.Tensor,
+                 camera_table: torch.Tensor, device: torch.device, generator: torch.Generator,
+                 progress: bool = True) -> None:
+        check_augmenter_inputs(args, train, templates, camera_table)
+        self.args = args
+        self.device = torch.device(device)
+        self.generator = generator
+        self.progress = progress
+        self.dtype = train.pose3d.dtype
+        self.pose3d = train.pose3d.to(self.device)
+        self.camera = train.camera.to(self.device, self.dtype)
+
+
 def fake_pose_set(pose2d: torch.Tensor, pose3d: torch.Tensor, camera: torch.Tensor) -> PoseSet:
     """Fake pairs as a PoseSet: pose2d (M,16,2) normalised, pose3d (M,16,3) absolute camera frame,
     camera (M,16); action and subject indices are zeros (no names)."""

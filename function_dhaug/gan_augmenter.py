@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from function_baseline.pose_set import PoseSet
 from function_dhaug.bone_swap import draw_template_rows, real_2d_for_critic, real_3d_for_critic
-from function_dhaug.common import (check_augmenter_inputs, empty_fake_pose_set, fake_pose_set,
+from function_dhaug.common import (AugmenterBase, empty_fake_pose_set, fake_pose_set,
                                    write_scalars)
 from function_dhaug.pose_stats import (DOF_NAMES, GLOBAL_ROT_NAMES, PoseStatistics,
                                       gan_dof_ranges)
@@ -38,7 +38,7 @@ PICTURE_SAMPLES = 4
 HISTOGRAM_SAMPLES = 2048
 
 
-class GANAugmenter:
+class GANAugmenter(AugmenterBase):
     """Generator + 3D/2D critics + their optimisers, trained one epoch per :meth:`run_epoch`.
 
     train: the pose net's real training set (pose3d camera frame with root, camera (N,16)).
@@ -50,19 +50,12 @@ class GANAugmenter:
     def __init__(self, args: argparse.Namespace, train: PoseSet, templates: torch.Tensor,
                  camera_table: torch.Tensor, device: torch.device, generator: torch.Generator,
                  progress: bool = True) -> None:
-        check_augmenter_inputs(args, train, templates, camera_table)
+        super().__init__(args, train, templates, camera_table, device, generator, progress)
         if len(train) < args.batch_size:
             raise DataError(f"the GAN needs at least --batch_size ({args.batch_size}) training "
                             f"samples (partial batches are skipped), got {len(train)}")
         if args.df < 1:
             raise DataError(f"--df must be >= 1, got {args.df}")
-        self.args = args
-        self.device = torch.device(device)
-        self.generator = generator
-        self.progress = progress
-        self.dtype = train.pose3d.dtype
-        self.pose3d = train.pose3d.to(self.device)
-        self.camera = train.camera.to(self.device, self.dtype)
         self.templates = templates.to(self.device, self.dtype)
         self.camera_table = camera_table.to(self.device, self.dtype)
         self.G = PoseGenerator(args.Gen_DenseDim, use_pre_angle=args.GAN_whether_use_preAngle,

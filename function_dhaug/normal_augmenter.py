@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from function_baseline.pose_set import PoseSet
-from function_dhaug.common import check_augmenter_inputs, fake_pose_set, write_scalars
+from function_dhaug.common import AugmenterBase, fake_pose_set, write_scalars
 from function_dhaug.pose_stats import (DOF_NAMES, GLOBAL_ROT_NAMES, PoseStatistics,
                                       normal_dof_ranges)
 from function_dhaug.sampling import draw_scale_factors
@@ -29,7 +29,7 @@ PICTURE_SAMPLES = 4
 HISTOGRAM_SAMPLES = 4096
 
 
-class NormalAugmenter:
+class NormalAugmenter(AugmenterBase):
     """Same constructor / run_epoch / state_dict API as :class:`GANAugmenter`.
 
     Bone lengths are the FK-order lengths of random real frames (--generator_choose_BoneLen; else
@@ -42,17 +42,10 @@ class NormalAugmenter:
     def __init__(self, args: argparse.Namespace, train: PoseSet, templates: torch.Tensor,
                  camera_table: torch.Tensor, device: torch.device, generator: torch.Generator,
                  progress: bool = True) -> None:
-        check_augmenter_inputs(args, train, templates, camera_table)
+        super().__init__(args, train, templates, camera_table, device, generator, progress)
         if args.generator_whole_number < 1:
             raise DataError(f"--generator_whole_number must be positive, "
                             f"got {args.generator_whole_number}")
-        self.args = args
-        self.device = torch.device(device)
-        self.generator = generator
-        self.progress = progress
-        self.dtype = train.pose3d.dtype
-        self.pose3d = train.pose3d.to(self.device)
-        self.camera = train.camera.to(self.device, self.dtype)
         self.cameras = camera_table.to(self.device, self.dtype).reshape(-1, 16)   # (S*4, 16)
         self.fixed_lengths = self._real_lengths(1)[0]
         self.fixed_root = self._real_roots(1)[0]
