@@ -63,7 +63,8 @@ class SplitTimer:
 
 
 def project_args(batch: int, width: int, device: str) -> argparse.Namespace:
-    """The README single-frame command's flags (FACTS §13), with the bench's batch and widths."""
+    """The README single-frame command's flags (docs/training.md#flags), with the bench's batch
+    and widths."""
     from utils.config import parse_args
     return parse_args(["--note", "posefk", "--posenet_name", "videopose", "--lr_p", "1e-4",
                        "--keypoints", "gt", "--GAN_whether_use_preAngle", "True",

@@ -2,8 +2,8 @@
 
 Fits the DH model to every selected frame of ``data_3d_h36m.npz`` by inverse kinematics and
 prints, for each of the 33 link angles and the 3 global rotation angles: min, percentiles, max,
-and the share of frames inside the GAN-mode and normal-mode ranges (FACTS §5.2), so one can
-see how much of real motion the ranges cover.  Also prints the fit residual (how far the DH
+and the share of frames inside the GAN-mode and normal-mode ranges (docs/dh_model.md#ranges), so
+one can see how much of real motion the ranges cover.  Also prints the fit residual (how far the DH
 model is from the data's skeleton).
 
     python bench/dof_statistics.py --data_dir data [--subjects S1 S5 S6 S7 S8]

@@ -1,9 +1,11 @@
-"""The on-disk formats of the prepared datasets (FACTS §2), written and read in one place.
+"""The on-disk formats of the prepared datasets (docs/data_formats.md), written and read here.
 
 - ``data_3d_h36m.npz``: ``positions_3d`` = {subject: {action: float32 (N, 32, 3)}}, world, metres.
 - ``data_2d_h36m_<keypoints>.npz``: ``positions_2d`` = {subject: {action: [4 x float32 (N, 16, 2)]}}
   pixels, and ``metadata``.
-- ``hm36s15678_bl_templates.npy``: float32 (5, 15) template-order bone lengths of S1, S5, S6, S7, S8.
+- ``hm36s15678_bl_templates.npy``: float32 (5, 15) template-order bone lengths of S1, S5, S6, S7, S8;
+  next to it ``hm36s15678_bl_templates.source.json`` records the 3D file and subjects it was
+  made from, when this code made it (docs/data_formats.md#bone-templates).
 - ``test_3dhp.npz``: ``pose3d`` (N, 16, 3) metres root-relative, ``pose2d`` (N, 16, 2) normalised,
   optional ``seq_id`` (N,) int (1..6 for TS1..TS6).
 
@@ -12,6 +14,7 @@ so the formats cannot drift apart.
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -19,7 +22,8 @@ import numpy as np
 import torch
 
 from utils import camera, skeleton
-from utils.io import DataError, load_npz, save_npy_atomic, save_npz_atomic, unpack_object
+from utils.io import (DataError, atomic_write, file_sha256, load_npz, save_npy_atomic,
+                      save_npz_atomic, unpack_object)
 
 TEMPLATE_SUBJECTS = ("S1", "S5", "S6", "S7", "S8")
 GT_2D_METADATA = {"num_joints": 16, "keypoints_symmetry": skeleton.KEYPOINTS_SYMMETRY_16}
@@ -36,6 +40,10 @@ MAKE_TEMPLATES = "python data_extra/prepare_bone_templates.py --input data/data_
 
 def file_3d(data_dir: str | os.PathLike) -> Path:
     return Path(data_dir) / "data_3d_h36m.npz"
+
+
+# The values of --keypoints: the 2D sources a data_2d_h36m_<name>.npz can hold (docs/data_formats.md#detections).
+KEYPOINT_SOURCES = ("gt", "cpn_ft_h36m_dbb", "detectron_ft_h36m", "hr")
 
 
 def file_2d(data_dir: str | os.PathLike, keypoints: str) -> Path:
@@ -76,7 +84,41 @@ def load_positions_3d(path: str | os.PathLike) -> dict:
                 raise DataError(f"{path}: {s}/{a} has shape {p.shape}; expected (N, 32, 3)")
             if not np.isfinite(p).all():
                 raise DataError(f"{path}: {s}/{a} contains NaN or inf")
+    check_metres(data, path)
     return data
+
+
+# Median bone length (m) accepted as metres. Real subjects give ~0.25; centimetres give ~25 and
+# millimetres ~250, so the band only has to separate factors of 100 (docs/data_formats.md#h36m-3d).
+METRES_RANGE = (0.05, 3.0)
+FRAMES_PER_SEQUENCE_CHECKED = 16
+
+
+def median_bone_length(sequences: list[np.ndarray]) -> float:
+    """Median of the 15 bone lengths over up to 16 evenly spaced frames of each (N, 32, 3)
+    sequence (cheap even for the full dataset: no sequence is copied whole)."""
+    picked = [p[:: max(1, len(p) // FRAMES_PER_SEQUENCE_CHECKED)] for p in sequences]
+    poses = torch.from_numpy(np.concatenate([reduce_to_16(p) for p in picked]).astype(np.float64))
+    return float(skeleton.bone_lengths(poses).median())
+
+
+def check_metres(positions_3d: dict, path: str | os.PathLike) -> None:
+    """Each subject's median bone length must be a human length in metres; a file in
+    millimetres or centimetres is refused with the unit it looks like."""
+    low, high = METRES_RANGE
+    for s, acts in positions_3d.items():
+        sequences = [p for p in acts.values() if len(p)]
+        if not sequences:
+            continue
+        median = median_bone_length(sequences)
+        if low <= median <= high:
+            continue
+        unit = ("millimetres" if 30 <= median <= 3000 else "centimetres" if 3 <= median < 30
+                else "no known unit")
+        fix = {"millimetres": " (divide by 1000)", "centimetres": " (divide by 100)"}.get(unit, "")
+        raise DataError(f"{path}: subject {s} has a median bone length of {median:.4g}, which "
+                        f"looks like {unit}; positions_3d must be in metres{fix}, with bones "
+                        f"of {low}-{high} m")
 
 
 def reduce_to_16(positions_32: np.ndarray) -> np.ndarray:
@@ -170,15 +212,85 @@ def compute_bone_templates(positions_3d: dict) -> np.ndarray:
     return t.astype(np.float32)
 
 
-def save_bone_templates(path: str | os.PathLike, templates: np.ndarray) -> Path:
-    return save_npy_atomic(path, np.asarray(templates, dtype=np.float32))
+def template_record_path(path: str | os.PathLike) -> Path:
+    """``.../hm36s15678_bl_templates.npy`` -> ``.../hm36s15678_bl_templates.source.json``."""
+    return Path(path).with_suffix(".source.json")
+
+
+def template_record(path: str | os.PathLike, made_from: str | os.PathLike, kind: str) -> dict:
+    """What the template file ``path`` was made from: the 3D file (path, size, SHA-256), the
+    subjects, and the SHA-256 of ``path`` itself (so a later replacement is noticed).
+
+    ``kind``: 'cache' (built by the loader: rebuilt when its source changes) or 'prepared'
+    (made on purpose by a script: never replaced, a changed source is reported).
+    The content hash, not the mtime: copies and archives change mtimes without changing data,
+    and two data sets can share size and mtime; hashing costs a fraction of reading the file.
+    """
+    if kind not in ("cache", "prepared"):
+        raise ValueError(f"kind must be 'cache' or 'prepared', got {kind!r}")
+    source = Path(made_from).resolve()
+    return {"kind": kind, "subjects": list(TEMPLATE_SUBJECTS),
+            "source": {"path": str(source), "size": source.stat().st_size,
+                       "sha256": file_sha256(source)},
+            "templates_sha256": file_sha256(path)}
+
+
+def save_bone_templates(path: str | os.PathLike, templates: np.ndarray,
+                        made_from: str | os.PathLike | None = None, kind: str = "prepared") -> Path:
+    """Write the (5, 15) templates; with ``made_from`` (the 3D file) also the source record.
+
+    The .npy goes first, the record second: a crash in between leaves a record whose
+    ``templates_sha256`` no longer matches, which the loader reports instead of trusting.
+    Without ``made_from`` an older record is removed: it described another write.
+    """
+    if made_from is None:
+        template_record_path(path).unlink(missing_ok=True)
+    out = save_npy_atomic(path, np.asarray(templates, dtype=np.float32))
+    if made_from is not None:
+        text = json.dumps(template_record(out, made_from, kind), indent=1, sort_keys=True) + "\n"
+        atomic_write(template_record_path(out), lambda tmp: Path(tmp).write_text(text))
+    return out
+
+
+def read_template_record(path: str | os.PathLike) -> dict | None:
+    """The source record next to the template file ``path``; None when there is none, it is
+    unreadable, or it describes other bytes than the file now holds (a user replaced it)."""
+    record_path = template_record_path(path)
+    if not record_path.is_file() or not Path(path).is_file():
+        return None
+    try:
+        record = json.loads(record_path.read_text())
+        if record["kind"] not in ("cache", "prepared") or \
+                record["templates_sha256"] != file_sha256(path):
+            return None
+        return record
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def template_source_change(record: dict, file3d: str | os.PathLike) -> str | None:
+    """Why ``record`` does not describe templates of ``file3d`` and the template subjects
+    (one phrase), or None when it does."""
+    src = record.get("source") or {}
+    if list(record.get("subjects") or []) != list(TEMPLATE_SUBJECTS):
+        return (f"it was made from subjects {record.get('subjects')}, "
+                f"not {list(TEMPLATE_SUBJECTS)}")
+    file3d = Path(file3d)
+    if src.get("size") != file3d.stat().st_size or src.get("sha256") != file_sha256(file3d):
+        return f"it was made from {src.get('path')}, whose content differs from {file3d.resolve()}"
+    return None
 
 
 def load_bone_templates(path: str | os.PathLike) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"missing file {path}; make it with: {MAKE_TEMPLATES}")
-    t = np.load(path)
+    try:
+        t = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:   # truncated, not an .npy, a pickle
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"cannot read {path} as an .npy file ({first}); delete it to rebuild it "
+                        f"from the 3D data, or make it with: {MAKE_TEMPLATES}") from None
     if t.shape != (5, 15) or not np.isfinite(t).all() or (t <= 0).any():
         raise DataError(f"{path}: expected 5x15 positive finite bone lengths (metres), "
                         f"got shape {t.shape}")

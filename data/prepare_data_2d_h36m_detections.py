@@ -1,4 +1,5 @@
-"""Convert published 2D detections to the project's 16-joint ``data_2d_h36m_<keypoints>.npz`` (FACTS §2.3).
+"""Convert published 2D detections to the project's 16-joint ``data_2d_h36m_<keypoints>.npz``
+(docs/data_formats.md#detections).
 
 Sources:
 

@@ -1,4 +1,5 @@
-"""Build ``data_3d_h36m.npz`` and ``data_2d_h36m_gt.npz`` from the Human3.6M mocap (FACTS §2.1, §2.2).
+"""Build ``data_3d_h36m.npz`` and ``data_2d_h36m_gt.npz`` from the Human3.6M mocap
+(docs/data_formats.md#h36m-3d, docs/data_formats.md#h36m-2d).
 
 Two sources are accepted:
 

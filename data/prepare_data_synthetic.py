@@ -12,10 +12,11 @@ stand-in in exactly the real layouts (one folder, read with ``--data_dir <out>
     <out>/extra/bone_length_npy/hm36s15678_bl_templates.npy
     <out>/manifest.json                          seed, size, format version, files, digests
 
-The motion comes from the dataset's own parametric model (data/synthetic_motion.py), never
-from the DH model that DH-AUG augments with. Same seed and size -> the same files, byte for
-byte (given the same numpy/torch versions). ``ensure_synthetic_dataset`` builds on first use
-and reuses the folder while the manifest's seed, size and format version match.
+The motion comes from the dataset's own parametric model (data/synthetic_h36m_actions.py and
+data/synthetic_dhp_world.py, built on data/synthetic_motion.py), never from the DH model that
+DH-AUG augments with. Same seed and size -> the same files, byte for byte (given the same
+numpy/torch versions). ``ensure_synthetic_dataset`` builds on first use and reuses the folder
+while the manifest's seed, size and format version match.
 
 Usage: python data/prepare_data_synthetic.py [--output-dir data/synthetic] [--seed 0]
        [--size small|default|large|<frames per sequence>] [--force]
@@ -38,6 +39,8 @@ import numpy as np
 from data import h36m_format
 from data import synthetic_cameras as cams
 from data import synthetic_detector, synthetic_motion, synthetic_skeleton
+from data.synthetic_dhp_world import dhp_clip
+from data.synthetic_h36m_actions import H36M_ACTIONS, h36m_clip
 from utils import camera
 from utils.io import DataError, atomic_write
 
@@ -115,13 +118,13 @@ def _h36m_world(seed_seq: np.random.SeedSequence, frames: int) -> dict:
                                           motion_seq.spawn(len(SUBJECTS))):
         body = synthetic_skeleton.subject_body(subject)
         style = synthetic_motion.subject_style(np.random.default_rng(s_style))
-        clip_seqs = iter(s_motion.spawn(len(synthetic_motion.H36M_ACTIONS) * len(TAKES)))
+        clip_seqs = iter(s_motion.spawn(len(H36M_ACTIONS) * len(TAKES)))
         positions[subject] = {}
-        for action in synthetic_motion.H36M_ACTIONS:
+        for action in H36M_ACTIONS:
             for take in TAKES:
                 rng = np.random.default_rng(next(clip_seqs))
                 for _ in range(MAX_PLACEMENT_TRIES):
-                    track = synthetic_motion.h36m_clip(action, body, style, rng, frames)
+                    track = h36m_clip(action, body, style, rng, frames)
                     sk = synthetic_skeleton.forward_kinematics(track, body)
                     pos = synthetic_skeleton.fill_h36m32(sk, body).astype(np.float32)
                     depth, inside = cams.h36m_view_check(h36m_format.reduce_to_16(pos), subject)
@@ -167,7 +170,7 @@ def _dhp_world(seed_seq: np.random.SeedSequence, frames: int) -> dict:
         n = _dhp_counts(frames)[name]
         acts = DHP_SEQUENCE_ACTIVITIES[name]
         splits = np.diff(np.linspace(0, n, len(acts) + 1).round().astype(int))
-        tracks = [synthetic_motion.dhp_clip(a, body, rng, int(m), DHP_STRIDE)
+        tracks = [dhp_clip(a, body, rng, int(m), DHP_STRIDE)
                   for a, m in zip(acts, splits)]
         track = synthetic_skeleton.PoseTrack.concat(tracks)
         world = synthetic_skeleton.forward_kinematics(track, body).joints
@@ -227,7 +230,7 @@ def build_synthetic_dataset(out_dir: str | Path, seed: int, size: str | int) -> 
     h36m_format.save_positions_3d(files["3d"], positions)
     h36m_format.save_positions_2d(files["2d_gt"], gt2d, h36m_format.GT_2D_METADATA)
     h36m_format.save_positions_2d(files["2d_detected"], detected, DETECTED_METADATA)
-    h36m_format.save_bone_templates(files["templates"], templates)
+    h36m_format.save_bone_templates(files["templates"], templates, made_from=files["3d"])
     h36m_format.save_3dhp(files["3dhp"], dhp["pose3d"], dhp["pose2d"], dhp["seq_id"])
 
     train = _frame_count(positions, ("S1", "S5", "S6", "S7", "S8"))

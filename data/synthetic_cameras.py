@@ -54,7 +54,8 @@ def look_at_quaternion(eye: np.ndarray, target: np.ndarray, roll_deg: float = 0.
 @dataclass(frozen=True)
 class DhpCamera:
     """A 3DHP-like test camera: normalised intrinsics [fx, fy, cx, cy] (screen units of the
-    width, FACTS §3.1), image size in pixels, and the extrinsics (q camera->world, centre t)."""
+    width, docs/cameras.md#normalisation), image size in pixels, and the extrinsics
+    (q camera->world, centre t)."""
     intrinsics: np.ndarray
     width: int
     height: int

@@ -1,14 +1,11 @@
-"""Parametric human-motion model of the synthetic dataset (50 Hz joint-angle trajectories).
+"""Shared parts of the synthetic dataset's motion model (50 Hz joint-angle trajectories).
 
-Each H36M action category has its own generator: a posture built from arm presets and trunk
-angles, modulated by smooth periodic terms (gestures, weight shifts, head turns), with leg
-behaviour of one of three kinds: planted feet (standing), a gait around a loop (walking), or a
-chair (seated). Subject style (posture offsets, stance width, step length, arm swing, tempo)
-varies per subject; phases, headings, places and amplitudes vary per take.
-
-The 3DHP-like world (:func:`dhp_clip`) uses the same body model with another pose
-distribution: raised arms, crouching, lunges, strong leaning and bending, kneeling, sitting on
-the floor, wide stances, plus some ordinary standing and walking for overlap.
+What both worlds (data/synthetic_h36m_actions.py, data/synthetic_dhp_world.py) are made of:
+arm presets, the per-subject :class:`Style`, smooth random signals, the :class:`PoseBuilder`
+angle table, the three leg behaviours (planted feet, a seated pelvis, a gait around a loop)
+and the repair that keeps arms out of the torso. Generators compose a clip by adding angle
+terms to a PoseBuilder and handing it to one leg behaviour, which places the pelvis so that
+planted ankles stay on their floor targets. See docs/data_formats.md#synthetic-dataset.
 
 All randomness comes from the ``numpy.random.Generator`` passed in.
 """
@@ -25,15 +22,6 @@ from data.synthetic_skeleton import (A, ARM_COLUMNS, LIMITS, NUM_ANGLES, Body, P
 FPS = 50
 # Arms are kept this far (m) from the torso axis: no limb passes through the body.
 TORSO_CLEARANCE = 0.10
-H36M_ACTIONS = ("Directions", "Discussion", "Eating", "Greeting", "Phoning", "Photo", "Posing",
-                "Purchases", "Sitting", "SittingDown", "Smoking", "Waiting", "WalkDog",
-                "Walking", "WalkTogether")
-# Actions whose feet never leave the floor (standing or seated in every take).
-STATIC_FEET_ACTIONS = ("Directions", "Discussion", "Eating", "Greeting", "Photo", "Posing",
-                       "Purchases", "Sitting", "SittingDown", "Smoking", "Waiting")
-WALKING_ACTIONS = ("WalkDog", "Walking", "WalkTogether")
-DHP_ACTIVITIES = ("stand", "walk", "arms_up", "jacks", "squat", "crouch", "lunge", "lean",
-                  "bend", "kneel", "sit_floor", "sit_chair")
 
 # Arm presets: (clavicle elevation, shoulder flexion, abduction, internal rotation, elbow).
 ARM_PRESETS = {
@@ -73,6 +61,7 @@ ARM_PRESETS = {
 
 
 def preset(name: str) -> np.ndarray:
+    """Arm preset ``name`` as a (5,) float array, degrees."""
     return np.asarray(ARM_PRESETS[name], dtype=np.float64)
 
 
@@ -122,6 +111,7 @@ def cycle(t: np.ndarray, rng: np.random.Generator, period: tuple[float, float],
 
 
 def smoothstep(x: np.ndarray) -> np.ndarray:
+    """Cubic ease 3x^2 - 2x^3 of x clipped to [0, 1]."""
     x = np.clip(x, 0.0, 1.0)
     return x * x * (3 - 2 * x)
 
@@ -133,7 +123,7 @@ def _rot2(deg: np.ndarray) -> np.ndarray:
     return np.stack([np.stack([c, -s], -1), np.stack([s, c], -1)], -2)
 
 
-class _Pose:
+class PoseBuilder:
     """Mutable angle table (T, P) being composed by a generator."""
 
     def __init__(self, T: int, style: Style | None, rng: np.random.Generator, jitter: float):
@@ -186,8 +176,10 @@ def pelvis_height(root_xy: np.ndarray, yaw: np.ndarray, angles: np.ndarray, feet
     return z.min(axis=1)
 
 
-def _standing(t, body, style, rng, pose: _Pose, center, yaw, *, width=None, stagger=0.0,
-              extension=None, sway=0.02, lean_back=None) -> PoseTrack:
+def standing_track(t: np.ndarray, body: Body, style: Style, rng: np.random.Generator,
+                   pose: PoseBuilder, center: np.ndarray, yaw: np.ndarray, *, width=None,
+                   stagger=0.0, extension=None, sway: float = 0.02,
+                   lean_back: np.ndarray | None = None) -> PoseTrack:
     """Both feet planted; the pelvis sways over them (weight shift) and moves back when the
     trunk bends forward (balance)."""
     T = len(t)
@@ -207,15 +199,16 @@ def _standing(t, body, style, rng, pose: _Pose, center, yaw, *, width=None, stag
     return PoseTrack(pose.a, yaw, root, feet, planted)
 
 
-def _trunk_lean_back(pose: _Pose, body: Body) -> np.ndarray:
+def trunk_lean_back(pose: PoseBuilder, body: Body) -> np.ndarray:
     """Horizontal pelvis shift (T,) that keeps the upper body over the feet when bending."""
     flex = np.deg2rad(pose.a[:, A["pelvis_pitch"]] + pose.a[:, A["waist_flex"]]
                       + 0.5 * pose.a[:, A["chest_flex"]])
     return 0.3 * (body.waist + body.thorax) * np.sin(np.clip(flex, 0, None))
 
 
-def _seated(t, body, style, rng, pose: _Pose, center, yaw, *, seat=None,
-            foot_fwd=None) -> PoseTrack:
+def seated_track(t: np.ndarray, body: Body, style: Style, rng: np.random.Generator,
+                 pose: PoseBuilder, center: np.ndarray, yaw: np.ndarray, *,
+                 seat: float | None = None, foot_fwd: float | None = None) -> PoseTrack:
     """Pelvis on a chair, both feet planted in front of the knees."""
     T = len(t)
     seat = body.ankle_height + rng.uniform(0.92, 1.05) * body.shin if seat is None else seat
@@ -234,8 +227,10 @@ def _seated(t, body, style, rng, pose: _Pose, center, yaw, *, seat=None,
     return PoseTrack(pose.a, yaw, root, feet, np.ones((T, 2), bool))
 
 
-def _walking(t, body, style, rng, pose: _Pose, *, speed, center, radius, direction,
-             lift=0.1, extension=0.975, swing=None) -> PoseTrack:
+def walking_track(t: np.ndarray, body: Body, style: Style, rng: np.random.Generator,
+                  pose: PoseBuilder, *, speed: float, center: np.ndarray, radius: float,
+                  direction: int, lift: float = 0.1, extension: float = 0.975,
+                  swing: float | None = None) -> PoseTrack:
     """Gait around a circle (H36M subjects walk loops in the capture area).
 
     Phase = travelled arc / stride; each foot is planted for 60 % of its cycle at a point
@@ -287,36 +282,26 @@ def _walking(t, body, style, rng, pose: _Pose, *, speed, center, radius, directi
     return PoseTrack(pose.a, yaw, root, feet, planted)
 
 
-# --------------------------------------------------------------------------- H36M-like actions
-def _place(rng, r_max=0.8):
-    """Random standing place in the capture area and a heading (deg)."""
-    r = r_max * np.sqrt(rng.uniform())
-    a = rng.uniform(0, 2 * np.pi)
-    return np.array([r * np.cos(a), r * np.sin(a)]), rng.uniform(-180, 180)
-
-
-def _head_and_trunk(pose: _Pose, t, rng, turn=20.0, nod=6.0, twist=6.0, tempo=1.0) -> None:
+# --------------------------------------------------------------------------- composition helpers
+def head_and_trunk(pose: PoseBuilder, t: np.ndarray, rng: np.random.Generator,
+                   turn: float = 20.0, nod: float = 6.0, twist: float = 6.0,
+                   tempo: float = 1.0) -> None:
+    """Add head turns and nods, a chest twist and a breathing sway (amplitudes in degrees)."""
     pose.add("neck_turn", turn * wave(t, rng, 0.05 * tempo, 0.3 * tempo)[:, 0])
     pose.add("neck_flex", nod * wave(t, rng, 0.1 * tempo, 0.5 * tempo)[:, 0])
     pose.add("chest_twist", twist * wave(t, rng, 0.05, 0.25)[:, 0])
     pose.add("waist_flex", 2.0 * wave(t, rng, 0.2, 0.4)[:, 0])   # breathing / sway
 
 
-def _yaw_track(t, rng, base, amount=10.0):
+def yaw_track(t: np.ndarray, rng: np.random.Generator, base: float,
+              amount: float = 10.0) -> np.ndarray:
+    """Slowly drifting pelvis heading (T,) degrees around ``base``."""
     return base + amount * wave(t, rng, 0.03, 0.15)[:, 0]
 
 
-def _pick(rng, names):
+def pick_preset(rng: np.random.Generator, names: tuple[str, ...]) -> np.ndarray:
+    """One of the named arm presets, uniformly at random."""
     return preset(names[rng.integers(len(names))])
-
-
-def h36m_clip(action: str, body: Body, style: Style, rng: np.random.Generator,
-              n_frames: int) -> PoseTrack:
-    """One take of an H36M-like action: n_frames at 50 Hz starting at a random time."""
-    if action not in _ACTIONS:
-        raise ValueError(f"unknown action {action!r}; expected one of {H36M_ACTIONS}")
-    t = rng.uniform(0, 30) + np.arange(n_frames) / FPS
-    return keep_arms_outside_torso(_ACTIONS[action](t, body, style, rng), body)
 
 
 def keep_arms_outside_torso(track: PoseTrack, body: Body, step: float = 6.0,
@@ -335,448 +320,8 @@ def keep_arms_outside_torso(track: PoseTrack, body: Body, step: float = 6.0,
     return track
 
 
-def _side(rng):
+def pick_side(rng: np.random.Generator) -> tuple[int, int]:
+    """(active side, other side), 0 = left, 1 = right, uniformly at random."""
     s = int(rng.integers(2))
     return s, 1 - s
 
-
-def _directions(t, body, style, rng):
-    pose = _Pose(len(t), style, rng, 3.0)
-    c, y = _place(rng)
-    s, o = _side(rng)
-    w = cycle(t * style.tempo, rng, (2.5, 5.0), dwell=True)
-    pose.arm(s, blend(preset("hang"), _pick(rng, ("point_fwd", "point_side", "gesture_hi")), w))
-    pose.arm(o, blend(preset("hang"), preset("relaxed"), cycle(t, rng, (3, 6))))
-    _head_and_trunk(pose, t, rng, turn=30.0, tempo=style.tempo)
-    pose.add("chest_twist", (10.0 if s == 1 else -10.0) * w)
-    return _standing(t, body, style, rng, pose, c, _yaw_track(t, rng, y, 15.0))
-
-
-def _discussion(t, body, style, rng):
-    pose = _Pose(len(t), style, rng, 3.0)
-    c, y = _place(rng)
-    for side in (0, 1):
-        w = cycle(t * style.tempo, rng, (1.2, 3.0))
-        pose.arm(side, blend(preset("relaxed"), _pick(rng, ("gesture", "gesture_hi", "hip")), w))
-    _head_and_trunk(pose, t, rng, turn=35.0, nod=10.0, tempo=style.tempo)
-    return _standing(t, body, style, rng, pose, c, _yaw_track(t, rng, y, 20.0),
-                     stagger=rng.uniform(-0.15, 0.15), sway=0.04)
-
-
-def _eating(t, body, style, rng):
-    pose = _Pose(len(t), style, rng, 3.0)
-    c, y = _place(rng, 0.6)
-    s, o = _side(rng)
-    w = cycle(t * style.tempo, rng, (2.5, 4.5), dwell=True)
-    pose.arm(s, blend(preset("table"), preset("mouth"), w))
-    pose.arm(o, blend(preset("table"), preset("lap"), cycle(t, rng, (4, 8))))
-    pose.add("waist_flex", rng.uniform(8, 22) + 6 * w)
-    pose.add("neck_flex", rng.uniform(5, 20))
-    _head_and_trunk(pose, t, rng, turn=12.0)
-    return _seated(t, body, style, rng, pose, c, _yaw_track(t, rng, y, 5.0))
-
-
-def _greeting(t, body, style, rng):
-    pose = _Pose(len(t), style, rng, 3.0)
-    c, y = _place(rng)
-    s, o = _side(rng)
-    w = cycle(t * style.tempo, rng, (2.0, 4.0), dwell=True)
-    kind = rng.integers(3)
-    if kind == 0:    # wave with an oscillating elbow
-        arm = blend(preset("hang"), preset("wave"), w)
-        arm[:, 4] += 20 * w * np.sin(2 * np.pi * 2.5 * t)
-        pose.arm(s, arm)
-    elif kind == 1:  # handshake
-        pose.arm(s, blend(preset("hang"), preset("handshake"), w))
-    else:            # bow
-        pose.add("waist_flex", 25 * w)
-        pose.add("neck_flex", 15 * w)
-        pose.arm(s, blend(preset("hang"), preset("relaxed"), w))
-    pose.arm(o, preset("hang"))
-    _head_and_trunk(pose, t, rng, turn=15.0)
-    pose_track = _standing(t, body, style, rng, pose, c, _yaw_track(t, rng, y),
-                           lean_back=_trunk_lean_back(pose, body))
-    return pose_track
-
-
-def _phoning(t, body, style, rng):
-    pose = _Pose(len(t), style, rng, 3.0)
-    s, o = _side(rng)
-    pose.arm(s, preset("phone") + rng.normal(0, 4, 5) * [0, 1, 1, 1, 0.5])
-    pose.add("neck_lat", (-1 if s == 0 else 1) * rng.uniform(4, 14))
-    pose.arm(o, blend(preset("hang"), _pick(rng, ("hip", "gesture", "relaxed")),
-                      cycle(t, rng, (3, 6))))
-    _head_and_trunk(pose, t, rng, turn=20.0)
-    if rng.uniform() < 0.5:
-        return _walking(t, body, style, rng, pose, speed=rng.uniform(0.5, 0.8),
-                        center=rng.uniform(-0.3, 0.3, 2), radius=rng.uniform(0.9, 1.4),
-                        direction=rng.choice((-1, 1)), swing=0.4 * style.arm_swing)
-    c, y = _place(rng)
-    return _standing(t, body, style, rng, pose, c, _yaw_track(t, rng, y, 20.0), sway=0.04)
-
-
-def _photo(t, body, style, rng):
-    pose = _Pose(len(t), style, rng, 3.0)
-    c, y = _place(rng)
-    w = cycle(t * style.tempo, rng, (3.0, 6.0), dwell=True)
-    pose.arms(blend(preset("relaxed"), preset("camera"), w),
-              blend(preset("relaxed"), preset("camera"), w))
-    pose.add("neck_flex", -5 * w)
-    crouch = rng.uniform(0.0, 0.08) * cycle(t, rng, (4, 8))
-    pose.add("waist_flex", 10 * crouch / 0.08)
-    _head_and_trunk(pose, t, rng, turn=10.0, nod=4.0)
-    return _standing(t, body, style, rng, pose, c, _yaw_track(t, rng, y, 25.0),
-                     extension=style.extension - crouch, stagger=rng.uniform(-0.2, 0.2),
-                     lean_back=_trunk_lean_back(pose, body))
-
-
-def _posing(t, body, style, rng):
-    pose = _Pose(len(t), style, rng, 4.0)
-    c, y = _place(rng)
-    pairs = (("hip", "hip"), ("cross", "cross"), ("hip", "point_side"), ("hang", "gesture_hi"),
-             ("behind", "behind"), ("hip", "hang"))
-    p, q = pairs[rng.integers(len(pairs))]
-    w = cycle(t, rng, (4.0, 8.0), dwell=True)
-    left, right = (preset(p), preset(q)) if rng.uniform() < 0.5 else (preset(q), preset(p))
-    pose.arms(blend(preset("relaxed"), left, w), blend(preset("relaxed"), right, w))
-    pose.add("waist_lat", rng.uniform(-8, 8) * w)
-    pose.add("neck_lat", rng.uniform(-10, 10) * w)
-    pose.add("pelvis_roll", rng.uniform(-5, 5))
-    _head_and_trunk(pose, t, rng, turn=20.0)
-    return _standing(t, body, style, rng, pose, c, _yaw_track(t, rng, y),
-                     width=style.stance_width + rng.uniform(0, 0.12),
-                     stagger=rng.uniform(-0.25, 0.25))
-
-
-def _purchases(t, body, style, rng):
-    pose = _Pose(len(t), style, rng, 3.0)
-    c, y = _place(rng)
-    w = cycle(t * style.tempo, rng, (3.0, 6.0), dwell=True)
-    depth = rng.uniform(20, 45)
-    pose.add("waist_flex", depth * w)
-    pose.add("chest_flex", 0.3 * depth * w)
-    pose.add("neck_flex", 10 * w)
-    s, o = _side(rng)
-    pose.arm(s, blend(preset("carry"), preset("reach_down"), w))
-    pose.arm(o, blend(preset("carry"), _pick(rng, ("reach_down", "relaxed", "hip")), w))
-    _head_and_trunk(pose, t, rng, turn=15.0)
-    return _standing(t, body, style, rng, pose, c, _yaw_track(t, rng, y),
-                     extension=style.extension - rng.uniform(0.0, 0.05) * w,
-                     lean_back=_trunk_lean_back(pose, body))
-
-
-def _sitting(t, body, style, rng):
-    pose = _Pose(len(t), style, rng, 4.0)
-    c, y = _place(rng, 0.6)
-    lean = rng.uniform(-12, 25) + 8 * wave(t, rng, 0.05, 0.2)[:, 0]
-    pose.add("waist_flex", lean)
-    pose.add("waist_lat", rng.uniform(-8, 8))
-    choices = ("lap", "table", "relaxed", "mouth", "cross", "gesture")
-    w = cycle(t * style.tempo, rng, (3.0, 7.0), dwell=True)
-    pose.arms(blend(preset("lap"), _pick(rng, choices), w),
-              blend(preset("lap"), _pick(rng, choices), cycle(t, rng, (3.0, 7.0), dwell=True)))
-    _head_and_trunk(pose, t, rng, turn=30.0, nod=10.0)
-    return _seated(t, body, style, rng, pose, c, _yaw_track(t, rng, y, 5.0))
-
-
-def _sitting_down(t, body, style, rng):
-    """Stand -> sit (or back) with the trunk bending forward mid-way; random clip phase."""
-    pose = _Pose(len(t), style, rng, 3.0)
-    c, y = _place(rng, 0.6)
-    dur = rng.uniform(1.2, 2.0)
-    start = t[0] + rng.uniform(-dur, len(t) / FPS)
-    w = smoothstep((t - start) / dur)                 # 0 standing .. 1 seated
-    if rng.uniform() < 0.5:
-        w = 1 - w
-    mid = np.sin(np.pi * w)
-    pose.add("waist_flex", 35 * mid + 8 * w)
-    pose.add("chest_flex", 8 * mid)
-    pose.arms(blend(preset("hang"), preset("handshake"), mid),
-              blend(preset("hang"), preset("handshake"), mid))
-    _head_and_trunk(pose, t, rng, turn=10.0)
-    seat_h = body.ankle_height + rng.uniform(0.85, 1.0) * body.shin
-    seated = _seated(t, body, style, rng, pose, c, y + np.zeros(len(t)), seat=seat_h)
-    # Standing pelvis: above the same feet, moved forward over them.
-    stand_xy = seated.feet[:, :, :2].mean(1)
-    stand_z = pelvis_height(stand_xy, seated.yaw, seated.angles, seated.feet,
-                            seated.planted, style.extension, body)
-    seated.root[:, :2] = stand_xy + (seated.root[:, :2] - stand_xy) * w[:, None]
-    seated.root[:, 2] = stand_z + (seat_h - stand_z) * w
-    seated.angles[:, A["pelvis_pitch"]] += 8.0 * (1 - w)   # undo the seated pelvis tilt
-    return seated
-
-
-def _smoking(t, body, style, rng):
-    pose = _Pose(len(t), style, rng, 3.0)
-    c, y = _place(rng)
-    s, o = _side(rng)
-    w = cycle(t * style.tempo, rng, (3.0, 6.0), dwell=True)
-    pose.arm(s, blend(_pick(rng, ("hang", "relaxed", "cross")), preset("mouth"), w))
-    pose.arm(o, _pick(rng, ("cross", "hang", "hip", "behind")))
-    pose.add("neck_flex", -4 * w)
-    _head_and_trunk(pose, t, rng, turn=25.0)
-    return _standing(t, body, style, rng, pose, c, _yaw_track(t, rng, y), sway=0.03)
-
-
-def _waiting(t, body, style, rng):
-    pose = _Pose(len(t), style, rng, 3.0)
-    c, y = _place(rng)
-    p = _pick(rng, ("behind", "cross", "hang", "relaxed", "hip"))
-    q = p if rng.uniform() < 0.6 else _pick(rng, ("hang", "relaxed", "hip"))
-    pose.arms(p, q)
-    _head_and_trunk(pose, t, rng, turn=40.0, nod=8.0, tempo=0.6)
-    pose.add("pelvis_roll", 4 * wave(t, rng, 0.05, 0.15)[:, 0])
-    return _standing(t, body, style, rng, pose, c, _yaw_track(t, rng, y, 15.0), sway=0.05,
-                     stagger=rng.uniform(-0.15, 0.15))
-
-
-def _walk_common(t, body, style, rng, pose, speed, **kw):
-    return _walking(t, body, style, rng, pose, speed=speed, center=rng.uniform(-0.3, 0.3, 2),
-                    radius=rng.uniform(1.0, 1.5), direction=rng.choice((-1, 1)), **kw)
-
-
-def _walk_dog(t, body, style, rng):
-    pose = _Pose(len(t), style, rng, 3.0)
-    s, o = _side(rng)
-    pose.arm(s, preset("leash") + 5 * wave(t, rng, 0.5, 1.5, 5) * [0, 1, 1, 0, 1])
-    pose.arm(o, preset("hang"))
-    pose.add("waist_flex", rng.uniform(5, 15))
-    pose.add("neck_flex", rng.uniform(10, 25))
-    _head_and_trunk(pose, t, rng, turn=15.0)
-    return _walk_common(t, body, style, rng, pose, rng.uniform(0.7, 1.0),
-                        swing=0.5 * style.arm_swing)
-
-
-def _walking_action(t, body, style, rng):
-    pose = _Pose(len(t), style, rng, 2.0)
-    pose.arms(preset("hang"), preset("hang"))
-    _head_and_trunk(pose, t, rng, turn=8.0, nod=4.0, twist=2.0)
-    return _walk_common(t, body, style, rng, pose, rng.uniform(1.1, 1.45))
-
-
-def _walk_together(t, body, style, rng):
-    pose = _Pose(len(t), style, rng, 3.0)
-    s, o = _side(rng)
-    pose.arm(s, preset("partner") if rng.uniform() < 0.3 else preset("hang"))
-    pose.arm(o, preset("hang"))
-    pose.add("neck_turn", (1 if s == 0 else -1) * rng.uniform(10, 35))
-    _head_and_trunk(pose, t, rng, turn=10.0)
-    return _walk_common(t, body, style, rng, pose, rng.uniform(0.8, 1.15),
-                        swing=0.6 * style.arm_swing)
-
-
-_ACTIONS = {
-    "Directions": _directions, "Discussion": _discussion, "Eating": _eating,
-    "Greeting": _greeting, "Phoning": _phoning, "Photo": _photo, "Posing": _posing,
-    "Purchases": _purchases, "Sitting": _sitting, "SittingDown": _sitting_down,
-    "Smoking": _smoking, "Waiting": _waiting, "WalkDog": _walk_dog, "Walking": _walking_action,
-    "WalkTogether": _walk_together,
-}
-
-
-# --------------------------------------------------------------------------- 3DHP-like world
-def dhp_clip(activity: str, body: Body, rng: np.random.Generator, n_frames: int,
-             stride: int = 1) -> PoseTrack:
-    """A 3DHP-like activity centred at the origin: n_frames taken every ``stride`` frames
-    of a 50 Hz motion (test rows of 3DHP are subsampled video frames)."""
-    if activity not in _DHP:
-        raise ValueError(f"unknown 3DHP-like activity {activity!r}; expected {DHP_ACTIVITIES}")
-    t = rng.uniform(0, 30) + np.arange(n_frames) * stride / FPS
-    style = subject_style(rng)
-    return keep_arms_outside_torso(_DHP[activity](t, body, style, rng), body)
-
-
-def _dhp_place(rng):
-    return rng.uniform(-0.2, 0.2, 2), rng.uniform(-180, 180)
-
-
-def _arms_up(t, body, style, rng):
-    pose = _Pose(len(t), style, rng, 4.0)
-    c, y = _dhp_place(rng)
-    ups = ("overhead", "up_v", "reach_up", "t_pose", "hands_head", "jack_up")
-    for side in (0, 1):
-        w = cycle(t, rng, (2.0, 5.0), dwell=True)
-        pose.arm(side, blend(_pick(rng, ("hang", "t_pose", "relaxed")), _pick(rng, ups), w))
-    pose.add("neck_flex", -rng.uniform(0, 20))
-    pose.add("chest_flex", -rng.uniform(0, 10))
-    _head_and_trunk(pose, t, rng, turn=20.0)
-    return _standing(t, body, style, rng, pose, c, _yaw_track(t, rng, y, 30.0),
-                     width=rng.uniform(0.2, 0.6))
-
-
-def _jacks(t, body, style, rng):
-    pose = _Pose(len(t), style, rng, 4.0)
-    c, y = _dhp_place(rng)
-    w = cycle(t, rng, (0.8, 1.6))
-    arms = blend(preset("hang"), preset("jack_up"), w)
-    pose.arms(arms, arms)
-    pose.add("l_knee_out", 15 * w)
-    pose.add("r_knee_out", 15 * w)
-    return _standing(t, body, style, rng, pose, c, _yaw_track(t, rng, y),
-                     width=0.25 + rng.uniform(0.35, 0.6) * w, extension=0.985 - 0.05 * w)
-
-
-def _squat(t, body, style, rng):
-    pose = _Pose(len(t), style, rng, 4.0)
-    c, y = _dhp_place(rng)
-    w = cycle(t, rng, (1.5, 3.5), dwell=True)
-    pose.add("waist_flex", rng.uniform(15, 40) * w)
-    pose.add("pelvis_pitch", 15 * w)
-    arm = _pick(rng, ("forward", "hands_head", "guard", "hip"))
-    pose.arms(blend(preset("hang"), arm, w), blend(preset("hang"), arm, w))
-    pose.add("l_knee_out", 15 * w)
-    pose.add("r_knee_out", 15 * w)
-    return _standing(t, body, style, rng, pose, c, _yaw_track(t, rng, y),
-                     width=rng.uniform(0.35, 0.6), extension=0.98 - rng.uniform(0.35, 0.5) * w,
-                     lean_back=_trunk_lean_back(pose, body))
-
-
-def _crouch(t, body, style, rng):
-    pose = _Pose(len(t), style, rng, 5.0)
-    c, y = _dhp_place(rng)
-    pose.add("waist_flex", rng.uniform(15, 40))
-    pose.add("pelvis_pitch", rng.uniform(5, 20))
-    pose.add("neck_flex", -rng.uniform(10, 35))
-    for side in (0, 1):
-        pose.arm(side, blend(_pick(rng, ("floor_touch", "knees", "forward")),
-                             _pick(rng, ("floor_touch", "guard", "reach_down")),
-                             cycle(t, rng, (2, 5))))
-    pose.add("l_knee_out", 20)
-    pose.add("r_knee_out", 20)
-    return _standing(t, body, style, rng, pose, c, _yaw_track(t, rng, y, 20.0),
-                     width=rng.uniform(0.3, 0.55), stagger=rng.uniform(-0.2, 0.2),
-                     extension=rng.uniform(0.42, 0.58) + 0.03 * wave(t, rng, 0.1, 0.4)[:, 0],
-                     lean_back=_trunk_lean_back(pose, body))
-
-
-def _lunge(t, body, style, rng):
-    pose = _Pose(len(t), style, rng, 4.0)
-    c, y = _dhp_place(rng)
-    w = cycle(t, rng, (2.0, 4.0), dwell=True)
-    arm = _pick(rng, ("hip", "overhead", "t_pose", "forward"))
-    pose.arms(blend(preset("relaxed"), arm, w), blend(preset("relaxed"), arm, w))
-    pose.add("chest_flex", -rng.uniform(0, 10))
-    sign = rng.choice((-1.0, 1.0))
-    return _standing(t, body, style, rng, pose, c, _yaw_track(t, rng, y),
-                     width=rng.uniform(0.2, 0.35), stagger=sign * (0.3 + rng.uniform(0.4, 0.6) * w),
-                     extension=0.97 - rng.uniform(0.15, 0.3) * w)
-
-
-def _lean(t, body, style, rng):
-    pose = _Pose(len(t), style, rng, 4.0)
-    c, y = _dhp_place(rng)
-    w = cycle(t, rng, (2.5, 5.0), dwell=True)
-    sign = rng.choice((-1.0, 1.0))
-    amount = rng.uniform(20, 30)
-    pose.add("waist_lat", sign * amount * w)
-    pose.add("chest_lat", sign * 0.7 * amount * w)
-    pose.add("waist_flex", rng.uniform(-10, 25) * w)
-    up, down = (0, 1) if sign > 0 else (1, 0)     # leaning right raises the left arm
-    pose.arm(up, blend(preset("hang"), _pick(rng, ("overhead", "reach_up", "hands_head")), w))
-    pose.arm(down, blend(preset("hang"), _pick(rng, ("hip", "hang", "reach_down")), w))
-    return _standing(t, body, style, rng, pose, c, _yaw_track(t, rng, y),
-                     width=rng.uniform(0.45, 0.85))
-
-
-def _bend(t, body, style, rng):
-    pose = _Pose(len(t), style, rng, 4.0)
-    c, y = _dhp_place(rng)
-    w = cycle(t, rng, (2.5, 5.0), dwell=True)
-    pose.add("pelvis_pitch", rng.uniform(25, 40) * w)
-    pose.add("waist_flex", rng.uniform(40, 65) * w)
-    pose.add("chest_flex", rng.uniform(10, 30) * w)
-    pose.add("waist_twist", rng.uniform(-20, 20) * w)
-    pose.add("neck_flex", -20 * w)
-    pose.arms(blend(preset("hang"), preset("floor_touch"), w),
-              blend(preset("hang"), _pick(rng, ("floor_touch", "reach_down", "behind")), w))
-    return _standing(t, body, style, rng, pose, c, _yaw_track(t, rng, y),
-                     width=rng.uniform(0.25, 0.6), extension=0.99 - rng.uniform(0, 0.06) * w,
-                     lean_back=_trunk_lean_back(pose, body))
-
-
-def _kneel(t, body, style, rng):
-    """One or both knees on the floor; the pelvis follows the kneeling thigh."""
-    T = len(t)
-    pose = _Pose(T, style, rng, 4.0)
-    c, yaw0 = _dhp_place(rng)
-    yaw = yaw0 + 5 * wave(t, rng, 0.05, 0.2)[:, 0]
-    pose.add("waist_flex", rng.uniform(-5, 30) + 8 * wave(t, rng, 0.1, 0.3)[:, 0])
-    for side in (0, 1):
-        pose.arm(side, blend(_pick(rng, ("hang", "knees", "hip")),
-                             _pick(rng, ("forward", "overhead", "gesture_hi", "guard")),
-                             cycle(t, rng, (2.0, 5.0), dwell=True)))
-    _head_and_trunk(pose, t, rng, turn=25.0)
-    both = rng.uniform() < 0.5
-    kneeler = int(rng.integers(2))
-    yr = np.deg2rad(yaw)
-    fwd = np.stack([np.cos(yr), np.sin(yr), np.zeros(T)], -1)
-    left = np.stack([-np.sin(yr), np.cos(yr), np.zeros(T)], -1)
-    up = np.array([0.0, 0.0, 1.0])
-    beta = np.deg2rad(rng.uniform(-5, 25) + 5 * wave(t, rng, 0.1, 0.3)[:, 0])   # thigh lean
-    knee_z, ankle_z = 0.06, 0.8 * body.ankle_height
-    lat = np.array([1.0, -1.0]) * body.hip
-    knee = (np.concatenate([c, [knee_z]])[None, None] + lat[None, :, None] * left[:, None])
-    shin_h = np.sqrt(body.shin ** 2 - (ankle_z - knee_z) ** 2)
-    ankle_kneel = knee - shin_h * fwd[:, None] + (ankle_z - knee_z) * up
-    hip_from_knee = knee + body.thigh * (np.cos(beta)[:, None, None] * up
-                                         - np.sin(beta)[:, None, None] * fwd[:, None])
-    R = pelvis_rotation(yaw, pose.a)
-    off = np.einsum("tij,kj->tki", R, hip_offsets(body))
-    root_k = hip_from_knee - off                                        # (T, 2, 3)
-    root = root_k.mean(1) if both else root_k[:, kneeler]
-    feet = ankle_kneel.copy()
-    if not both:
-        other = 1 - kneeler
-        hip_o = root + off[:, other]
-        reach = rng.uniform(0.35, 0.5) * body.leg / 0.89
-        feet[:, other] = hip_o + reach * fwd
-        feet[:, other, 2] = body.ankle_height
-    pose.add("l_knee_out", 5)
-    pose.add("r_knee_out", 5)
-    return PoseTrack(pose.a, yaw, root, feet, np.ones((T, 2), bool))
-
-
-def _sit_floor(t, body, style, rng):
-    pose = _Pose(len(t), style, rng, 4.0)
-    c, y = _dhp_place(rng)
-    pose.add("pelvis_pitch", -rng.uniform(5, 20))
-    pose.add("waist_flex", rng.uniform(0, 20) + 5 * wave(t, rng, 0.1, 0.3)[:, 0])
-    arm = _pick(rng, ("behind_floor", "knees", "hang", "gesture"))
-    pose.arms(arm, arm if rng.uniform() < 0.6 else _pick(rng, ("knees", "gesture", "overhead")))
-    _head_and_trunk(pose, t, rng, turn=25.0)
-    return _seated(t, body, style, rng, pose, c, _yaw_track(t, rng, y, 10.0),
-                   seat=rng.uniform(0.10, 0.14), foot_fwd=rng.uniform(0.45, 0.75))
-
-
-def _sit_chair(t, body, style, rng):
-    pose = _Pose(len(t), style, rng, 5.0)
-    c, y = _dhp_place(rng)
-    pose.add("waist_flex", rng.uniform(-15, 35))
-    pose.add("waist_lat", rng.uniform(-15, 15))
-    for side in (0, 1):
-        pose.arm(side, blend(preset("lap"), _pick(rng, ("overhead", "t_pose", "hands_head",
-                                                         "forward", "gesture")),
-                             cycle(t, rng, (2.0, 5.0), dwell=True)))
-    _head_and_trunk(pose, t, rng, turn=30.0, nod=12.0)
-    return _seated(t, body, style, rng, pose, c, _yaw_track(t, rng, y, 10.0))
-
-
-def _dhp_stand(t, body, style, rng):
-    return _ACTIONS[str(rng.choice(("Waiting", "Discussion", "Directions", "Smoking")))](
-        t, body, style, rng)
-
-
-def _dhp_walk(t, body, style, rng):
-    pose = _Pose(len(t), style, rng, 3.0)
-    pose.arms(preset("hang"), preset("hang"))
-    _head_and_trunk(pose, t, rng, turn=10.0)
-    return _walking(t, body, style, rng, pose, speed=rng.uniform(0.6, 1.4),
-                    center=np.zeros(2), radius=rng.uniform(0.7, 1.0),
-                    direction=rng.choice((-1, 1)))
-
-
-_DHP = {
-    "stand": _dhp_stand, "walk": _dhp_walk, "arms_up": _arms_up, "jacks": _jacks,
-    "squat": _squat, "crouch": _crouch, "lunge": _lunge, "lean": _lean, "bend": _bend,
-    "kneel": _kneel, "sit_floor": _sit_floor, "sit_chair": _sit_chair,
-}

@@ -18,8 +18,9 @@ import numpy as np
 from utils import skeleton
 
 # Template-order bone lengths (m): RHip RThigh RShin LHip LThigh LShin Waist Thorax Head
-# LShoulder LUpperArm LForearm RShoulder RUpperArm RForearm. S1..S8 are the numbers of
-# FACTS §2.6 (so the regenerated template file reproduces them); S9 and S11 are our own.
+# LShoulder LUpperArm LForearm RShoulder RUpperArm RForearm. S1..S8 are the published template
+# rows of docs/data_formats.md#bone-templates (so the regenerated template file reproduces them);
+# S9 and S11 are our own.
 _HALF = {  # hip, thigh, shin, waist, thorax, head, shoulder, upper arm, forearm
     "S1": (0.1329, 0.4429, 0.4542, 0.2335, 0.2571, 0.1819, 0.1510, 0.2789, 0.2517),
     "S5": (0.1193, 0.4283, 0.4424, 0.2243, 0.2541, 0.1662, 0.1431, 0.2646, 0.2486),

@@ -1,4 +1,5 @@
-"""Build the 3DHP test file ``test_set/test_3dhp.npz`` from SPIN's ``mpi_inf_3dhp_valid.npz`` (FACTS §2.4).
+"""Build the 3DHP test file ``test_set/test_3dhp.npz`` from SPIN's ``mpi_inf_3dhp_valid.npz``
+(docs/data_formats.md#3dhp).
 
 Input keys: ``imgname`` (N,) paths containing ``/TS<k>/``, ``part`` (N, 24, 3) pixel x, y, visibility,
 ``S`` (N, 24, 4) root-relative metres x, y, z, confidence (SPIN's 24-joint order).

@@ -1,9 +1,9 @@
 """Load the prepared files once into tensors: H36M train/test single-frame samples, the 3DHP
-test set, the training cameras and the bone-length templates (FACTS §2.5)."""
+test set, the training cameras and the bone-length templates (docs/data_formats.md#splits)."""
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -12,6 +12,7 @@ import torch
 
 from data import h36m_format as fmt
 from function_baseline.pose_set import PoseSet
+from function_baseline.pw3d_set import load_3dpw
 from utils import camera
 from utils.io import DataError
 
@@ -29,6 +30,15 @@ class Datasets:
     templates: torch.Tensor      # (5, 15) template-order bone lengths, metres
     data_dir: Path
     data_extra_dir: Path
+    test_3dpw: PoseSet | None = None   # with --Path_3DPW (docs/evaluation.md#3dpw)
+
+    def to(self, device: torch.device | str) -> "Datasets":
+        """The pose sets on ``device`` (cameras and templates stay where the augmenter wants
+        them: it moves its own copies)."""
+        def move(s: PoseSet | None) -> PoseSet | None:
+            return None if s is None else s.to(device)
+        return replace(self, train=move(self.train), test_h36m=move(self.test_h36m),
+                       test_3dhp=move(self.test_3dhp), test_3dpw=move(self.test_3dpw))
 
 
 def train_subjects(args: argparse.Namespace) -> tuple:
@@ -64,7 +74,7 @@ def _select_actions(path: Path, subject: str, actions: dict, wanted: list | None
 def _build_set(subjects: tuple, pos3d: dict, pos2d: dict, file3d: Path, file2d: Path,
                actions_wanted: list | None, stride: int, action_names: tuple) -> PoseSet:
     """Stack every (subject, action, camera) sequence into one PoseSet (vectorised geometry)."""
-    world, px, cams, res, act, subj = [], [], [], [], [], []
+    world, px, cams, res, act, subj, seq = [], [], [], [], [], [], []
     for si, s in enumerate(subjects):
         if s not in pos3d:
             raise DataError(f"{file3d}: subject {s} is missing (found {sorted(pos3d)})")
@@ -86,15 +96,17 @@ def _build_set(subjects: tuple, pos3d: dict, pos2d: dict, file3d: Path, file2d: 
                 res.append(np.broadcast_to(np.array(camera.h36m_resolution(slot), np.float32), (n, 2)))
                 act.append(np.full(n, action_names.index(fmt.action_category(a))))
                 subj.append(np.full(n, si))
+                seq.append(np.full(n, len(seq)))
     world_t = torch.from_numpy(np.concatenate(world).astype(np.float32))
     cam_t = torch.from_numpy(np.concatenate(cams).astype(np.float32))
     res_t = torch.from_numpy(np.concatenate(res))
-    pose3d = camera.world_to_camera(world_t, cam_t[:, 9:13], cam_t[:, 13:16])
+    pose3d = camera.to_camera_frame(world_t, cam_t)
     pose2d = camera.normalize_screen_coordinates(torch.from_numpy(np.concatenate(px)),
                                                  res_t[:, 0], res_t[:, 1])
     return PoseSet(pose2d=pose2d, pose3d=pose3d, camera=cam_t,
                    action=torch.from_numpy(np.concatenate(act)).long(),
                    subject=torch.from_numpy(np.concatenate(subj)).long(),
+                   sequence=torch.from_numpy(np.concatenate(seq)).long(),
                    action_names=action_names, subject_names=tuple(subjects))
 
 
@@ -111,19 +123,47 @@ def load_3dhp(data_extra_dir: Path, log: Callable[[str], None] = print) -> PoseS
         action, names = torch.zeros(n, dtype=torch.long), ("all",)
     else:
         action, names = torch.from_numpy(seq.astype(np.int64) - 1), tuple(f"TS{i}" for i in range(1, 7))
+    # The six TS sequences are continuous recordings: video mode treats each as one pseudo-video
+    # (docs/video.md#sequences-and-windows); without seq_id the file is one sequence.
+    sequence = torch.cumsum(torch.cat([torch.zeros(1, dtype=torch.long),
+                                       (action[1:] != action[:-1]).long()]), 0)
     return PoseSet(pose2d=torch.from_numpy(d["pose2d"]), pose3d=torch.from_numpy(d["pose3d"]),
                    camera=torch.zeros(n, 16), action=action, subject=torch.zeros(n, dtype=torch.long),
-                   action_names=names, subject_names=("3DHP",))
+                   sequence=sequence, action_names=names, subject_names=("3DHP",))
 
 
 def load_templates(data_extra_dir: Path, pos3d: dict, file3d: Path,
                    log: Callable[[str], None] = print) -> torch.Tensor:
-    """Bone-length templates; built from the 3D file (and saved) when the file is absent."""
+    """Bone-length templates (5, 15), metres (docs/data_formats.md#bone-templates).
+
+    Missing: built from the 3D data and cached with a record of its source. A cache whose
+    source (3D file content, subjects) changed is rebuilt, saying so. A file without a record
+    (the original's, or replaced by hand) is used as given, with one note; a prepared file
+    whose source differs from this run's 3D file is used with a warning, never overwritten.
+    """
     path = fmt.file_templates(data_extra_dir)
+
+    def build(why: str) -> None:
+        try:
+            templates = fmt.compute_bone_templates(pos3d)
+        except DataError as exc:
+            raise DataError(f"{file3d}: {exc}") from None
+        fmt.save_bone_templates(path, templates, made_from=file3d, kind="cache")
+        log(f"note: {path} {why}; built it from {file3d}")
+
     if not path.is_file():
-        templates = fmt.compute_bone_templates(pos3d)
-        fmt.save_bone_templates(path, templates)
-        log(f"note: {path} was missing; built it from {file3d}")
+        build("was missing")
+        return torch.from_numpy(fmt.load_bone_templates(path))
+    record = fmt.read_template_record(path)
+    change = None if record is None else fmt.template_source_change(record, file3d)
+    if record is None:
+        log(f"note: using {path} as given (no record of the 3D data it was made from; "
+            f"delete it to rebuild it from {file3d})")
+    elif change is not None and record["kind"] == "cache":
+        build(f"was out of date ({change})")
+    elif change is not None:
+        log(f"warning: using {path} as given although {change}; delete it to rebuild it "
+            f"from {file3d}")
     return torch.from_numpy(fmt.load_bone_templates(path))
 
 
@@ -147,4 +187,5 @@ def load_datasets(args: argparse.Namespace, log: Callable[[str], None] = print) 
     return Datasets(train=train, test_h36m=test, test_3dhp=load_3dhp(extra_dir, log),
                     train_subjects=subjects, camera_table=camera.h36m_camera_table(subjects),
                     templates=load_templates(extra_dir, pos3d, file3d, log),
-                    data_dir=data_dir, data_extra_dir=extra_dir)
+                    data_dir=data_dir, data_extra_dir=extra_dir,
+                    test_3dpw=load_3dpw(args.Path_3DPW, log))

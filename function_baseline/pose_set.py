@@ -16,12 +16,16 @@ class PoseSet:
     camera  (N, 16) camera vector (9 intrinsics, quaternion, centre in metres); 3DHP: (N, 9) zeros
     action  (N,) long index into ``action_names`` (category, e.g. 'Walking')
     subject (N,) long index into ``subject_names``
+    sequence (N,) long index of the (subject, action, camera) sequence a row belongs to (rows of
+             one sequence are contiguous and in time order); None where rows are independent
+             (fake pools). Video mode cuts its windows inside these sequences.
     """
     pose2d: torch.Tensor
     pose3d: torch.Tensor
     camera: torch.Tensor
     action: torch.Tensor
     subject: torch.Tensor
+    sequence: torch.Tensor | None = None
     action_names: tuple = ()
     subject_names: tuple = ()
 

@@ -5,31 +5,40 @@ import argparse
 
 import torch
 
+from function_baseline.model_pos_preparation import is_multi_frame, receptive_field
 from function_baseline.pose_set import PoseSet
+from function_baseline.run_mode import uses_augmenter
+from function_baseline.video_windows import VideoWindows
 from function_dhaug.gan_augmenter import GANAugmenter
 from function_dhaug.normal_augmenter import NormalAugmenter
-from models.gan_generator import OUTPUT_DIM
-from utils.io import DataError
+from function_dhaug.video_gan_augmenter import VideoGANAugmenter
+from utils.distributed import DistContext
 
-__all__ = ["GANAugmenter", "NormalAugmenter", "build_augmenter"]
+__all__ = ["GANAugmenter", "NormalAugmenter", "VideoGANAugmenter", "build_augmenter"]
+Augmenter = GANAugmenter | NormalAugmenter | VideoGANAugmenter
 
+# The values of --data_enhancement_method (utils/config.py validates against this list).
 METHODS = ("GAN", "normal", "NO_enhance")
 
 
 def build_augmenter(args: argparse.Namespace, train: PoseSet, templates: torch.Tensor,
                     camera_table: torch.Tensor, device: torch.device,
-                    generator: torch.Generator,
-                    progress: bool = True) -> GANAugmenter | NormalAugmenter | None:
-    """GANAugmenter for 'GAN', NormalAugmenter for 'normal', None for 'NO_enhance'."""
-    method = args.data_enhancement_method
-    if method not in METHODS:
-        raise DataError(f"--data_enhancement_method must be one of {', '.join(METHODS)}, "
-                        f"got {method!r}")
-    if method == "NO_enhance":
+                    generator: torch.Generator, progress: bool = True,
+                    ctx: DistContext | None = None) -> Augmenter | None:
+    """GAN: GANAugmenter (single frame) or VideoGANAugmenter (video lifters, windows cut inside
+    ``train.sequence``); 'normal': NormalAugmenter in single-frame mode; otherwise None (the
+    video 'normal' method and 'NO_enhance' train on real data only, docs/video.md#video-schedule).
+
+    ctx: the distributed run, passed to the GAN augmenters (they split every global batch over the
+    ranks); the 'normal' pool needs none: every rank draws the same pool from its identically
+    seeded generator and the pose-net pass splits it.
+    """
+    if not uses_augmenter(args):
         return None
-    if method == "GAN":
-        if args.GAN_OUTPUT_DIM != OUTPUT_DIM:
-            raise DataError(f"--GAN_OUTPUT_DIM must be {OUTPUT_DIM} (31 angles, one unused output "
-                            f"and the root), got {args.GAN_OUTPUT_DIM}")
-        return GANAugmenter(args, train, templates, camera_table, device, generator, progress)
-    return NormalAugmenter(args, train, templates, camera_table, device, generator, progress)
+    if args.data_enhancement_method == "normal":
+        return NormalAugmenter(args, train, templates, camera_table, device, generator, progress)
+    if is_multi_frame(args):
+        windows = VideoWindows(train.sequence, receptive_field(args))
+        return VideoGANAugmenter(args, train, windows, templates, camera_table, device, generator,
+                                 progress, ctx)
+    return GANAugmenter(args, train, templates, camera_table, device, generator, progress, ctx)

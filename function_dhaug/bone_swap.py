@@ -1,4 +1,4 @@
-"""Per-epoch bone-length template swap of the real training poses (FACTS §7).
+"""Per-epoch bone-length template swap of the real training poses (docs/gan.md#bone-swap).
 
 Every real sample keeps its root and its bone directions; its 15 bone lengths are replaced by one
 row of the bone-length templates (drawn per sample each epoch). The swapped pose is what the critics
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from utils.camera import camera_to_world, project_to_2d
+from utils.camera import project_to_2d, to_world_frame
 from utils.skeleton import bone_vectors, pose_from_bones, root_relative, template_to_fk_order
 
 
@@ -39,8 +39,7 @@ def real_3d_for_critic(pose_cam: torch.Tensor, camera16: torch.Tensor,
     FK-order bone lengths (..., 15) = the template row reordered).
     """
     swapped = swap_bone_lengths(pose_cam, template_lengths)
-    world = camera_to_world(swapped, camera16[..., 9:13].to(pose_cam.dtype),
-                            camera16[..., 13:16].to(pose_cam.dtype))
+    world = to_world_frame(swapped, camera16)
     return root_relative(world), template_to_fk_order(template_lengths.to(pose_cam.dtype))
 
 

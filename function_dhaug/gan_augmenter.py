@@ -1,8 +1,14 @@
-"""Single-frame DH-AUG augmentation by a WGAN-GP through the DH forward kinematics (FACTS §6-§8).
+"""Single-frame DH-AUG augmentation by a WGAN-GP through the DH forward kinematics.
 
-One :meth:`GANAugmenter.run_epoch` = the §7 bone-length swap of the real training poses (template
-row per sample, applied batch by batch) + one GAN epoch (§6.5). It returns the epoch's fake pool
+One :meth:`GANAugmenter.run_epoch` = the bone-length swap of the real training poses
+(docs/gan.md#bone-swap: a template row per sample, applied batch by batch) + one GAN epoch
+(docs/gan.md#iteration). It returns the epoch's fake pool
 (the step-2 fakes: absolute camera-frame 3D, normalised 2D, the iteration's camera) as a PoseSet.
+
+Several ranks (``ctx``): every rank draws the random numbers of the whole global batch and works on
+its slice of it; the optimisers average the gradients before each step, the statistics are
+averaged before logging and the fake pool is gathered in global batch order, so every rank holds
+the networks and the pool of the 1-rank run (docs/distributed.md#randomness).
 """
 from __future__ import annotations
 
@@ -15,17 +21,18 @@ from tqdm import tqdm
 
 from function_baseline.pose_set import PoseSet
 from function_dhaug.bone_swap import draw_template_rows, real_2d_for_critic, real_3d_for_critic
-from function_dhaug.common import (AugmenterBase, empty_fake_pose_set, fake_pose_set,
-                                   write_scalars)
+from function_dhaug.common import (AugmenterBase, average_log, empty_fake_pose_set,
+                                   fake_pose_set, generate, write_scalars)
+from function_dhaug.gan_quality import GanQuality
 from function_dhaug.pose_stats import (DOF_NAMES, GLOBAL_ROT_NAMES, PoseStatistics,
                                       gan_dof_ranges)
-from function_dhaug.sampling import draw_alpha, draw_camera, draw_noise, draw_scale_factors
+from function_dhaug.sampling import draw_alpha, draw_camera
 from function_dhaug.wgan import (CRITIC_STAT_NAMES, GENERATOR_STAT_NAMES, critic_step, frozen,
                                  generator_loss)
-from models.bone_scaling import scale_bone_lengths
 from models.gan_discriminators import Critic2D, Critic3D
 from models.gan_generator import GeneratedPoses, PoseGenerator
-from utils.camera import project_to_2d, world_to_camera
+from utils.camera import project_to_2d, to_camera_frame, world_to_screen
+from utils.distributed import DistContext, sync_optimizer
 from utils.io import DataError
 from utils.skeleton import flip_pose, root_relative
 
@@ -45,35 +52,44 @@ class GANAugmenter(AugmenterBase):
     templates: (T,15) template-order bone lengths, metres. camera_table: (S,4,16) cameras of the
     training subjects. generator: CPU torch.Generator owned by this object: weight init, noise,
     template rows, shuffles, camera, bone scales and GP alphas are all drawn from it.
+    ctx: the distributed run (module notes); None = one process.
     """
 
     def __init__(self, args: argparse.Namespace, train: PoseSet, templates: torch.Tensor,
                  camera_table: torch.Tensor, device: torch.device, generator: torch.Generator,
-                 progress: bool = True) -> None:
-        super().__init__(args, train, templates, camera_table, device, generator, progress)
+                 progress: bool = True, ctx: DistContext | None = None) -> None:
+        super().__init__(args, train, templates, camera_table, device, generator, progress, ctx)
         if len(train) < args.batch_size:
             raise DataError(f"the GAN needs at least --batch_size ({args.batch_size}) training "
                             f"samples (partial batches are skipped), got {len(train)}")
-        if args.df < 1:
-            raise DataError(f"--df must be >= 1, got {args.df}")
         self.templates = templates.to(self.device, self.dtype)
         self.camera_table = camera_table.to(self.device, self.dtype)
         self.G = PoseGenerator(args.Gen_DenseDim, use_pre_angle=args.GAN_whether_use_preAngle,
                                use_rt=args.whether_use_RT, generator=generator).to(self.device)
         self.D3 = Critic3D(args.Dis_DenseDim_3D, generator=generator).to(self.device)
         self.D2 = Critic2D(args.Dis_DenseDim_2D, generator=generator).to(self.device)
-        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=args.lr_g, betas=ADAM_BETAS)
-        self.opt_D3 = torch.optim.Adam(self.D3.parameters(), lr=args.lr_d, betas=ADAM_BETAS)
-        self.opt_D2 = torch.optim.Adam(self.D2.parameters(), lr=args.lr_d, betas=ADAM_BETAS)
+        # Explicit gradient averaging, not DDP: the critic steps' gradient penalty is a double
+        # backward (see DistContext.allreduce_gradients).
+        self.opt_G = sync_optimizer(torch.optim.Adam(self.G.parameters(), lr=args.lr_g,
+                                                     betas=ADAM_BETAS), self.ctx)
+        self.opt_D3 = sync_optimizer(torch.optim.Adam(self.D3.parameters(), lr=args.lr_d,
+                                                      betas=ADAM_BETAS), self.ctx)
+        self.opt_D2 = sync_optimizer(torch.optim.Adam(self.D2.parameters(), lr=args.lr_d,
+                                                      betas=ADAM_BETAS), self.ctx)
         self.global_iter = 0
+        # Per-epoch realism/diversity figures of the pool (own RNG: training draws unchanged).
+        ranges = gan_dof_ranges(args.GAN_whether_use_preAngle)
+        self.quality = GanQuality(self.pose3d, self.camera, self.templates,
+                                  generator.initial_seed(), {"angles_saturated": ranges})
+        self.last_quality: dict[str, float] = {}
 
     # ------------------------------------------------------------------ generation
-    def _generate(self, lengths_fk: torch.Tensor, rng: torch.Generator) -> GeneratedPoses:
-        """Generator forward on fresh noise and freshly scaled ``lengths_fk`` (B,15)."""
-        b = lengths_fk.shape[0]
-        z = draw_noise(b, self.G.noise_dim, rng, self.device, self.dtype)
-        factors = draw_scale_factors(b, self.args.bone_len_scaler, rng, self.device, self.dtype)
-        return self.G(z, scale_bone_lengths(lengths_fk, factors))
+    def _generate(self, lengths_fk: torch.Tensor, rng: torch.Generator,
+                  sharded: bool = False) -> GeneratedPoses:
+        """Generator forward on fresh noise and freshly scaled ``lengths_fk`` (B,15); sharded:
+        B is this rank's share of a training batch (draws of the whole batch, common.generate)."""
+        return generate(self.G, lengths_fk, self.args.bone_len_scaler, rng, self.device,
+                        self.dtype, self.ctx if sharded else None)
 
     def _critic_steps(self, critic: torch.nn.Module, opt: torch.optim.Optimizer,
                       real: torch.Tensor, fake: torch.Tensor) -> list[torch.Tensor]:
@@ -81,16 +97,20 @@ class GANAugmenter(AugmenterBase):
         pairs = [(real, fake)]
         if self.args.flip_GAN_model_input:
             pairs.append((flip_pose(real), flip_pose(fake)))
-        return [critic_step(critic, opt, r, f, draw_alpha(r.shape[0], self.generator, self.device,
-                                                          self.dtype), self.args.GAN_LAMBDA)
+        return [critic_step(critic, opt, r, f, self._alpha(r.shape[0]), self.args.GAN_LAMBDA)
                 for r, f in pairs]
+
+    def _alpha(self, rows: int) -> torch.Tensor:
+        """GP alphas of this rank's ``rows`` rows (drawn for the whole global batch)."""
+        return self.ctx.draw_global(
+            lambda n: draw_alpha(n, self.generator, self.device, self.dtype), rows)
 
     def _generator_step(self, lengths_fk: torch.Tensor, camera: torch.Tensor) -> torch.Tensor:
         """One Adam step of G against both (frozen) critics; returns detached generator stats."""
         args = self.args
         with frozen(self.D3, self.D2):
-            gen = self._generate(lengths_fk, self.generator)
-            fake2d = project_to_2d(world_to_camera(gen.world, camera[9:13], camera[13:16]), camera)
+            gen = self._generate(lengths_fk, self.generator, sharded=True)
+            fake2d = world_to_screen(gen.world, camera)
             loss, stats = generator_loss(self.D3, self.D2, root_relative(gen.world), fake2d,
                                          args.GAN_3d_loss_weight, args.GAN_2d_loss_weight,
                                          args.flip_GAN_model_input)
@@ -101,7 +121,7 @@ class GANAugmenter(AugmenterBase):
 
     # ------------------------------------------------------------------ one epoch
     def run_epoch(self, epoch: int, writer: Any = None, image_dir: Path | None = None) -> PoseSet:
-        """Bone swap (§7) + one GAN epoch (§6.5); returns this epoch's fake pool.
+        """Bone swap + one GAN epoch (docs/gan.md#iteration); returns this epoch's fake pool.
 
         ``image_dir`` is accepted for the loop's calling convention only: pictures are written by
         :meth:`write_pictures`, which the loop calls when they are due.
@@ -113,20 +133,21 @@ class GANAugmenter(AugmenterBase):
         order2d = torch.randperm(n, generator=rng).to(dev)
         stats = PoseStatistics()
         critic_log, gen_log = [], []
-        pool3d, pool2d, pool_cam = [], [], []
+        pool3d, pool2d, pool_cam, pool_angles = [], [], [], []
         for i in tqdm(range(n // b), desc=f"GAN epoch {epoch}", leave=False,
-                      disable=not self.progress):
+                      disable=not (self.progress and self.ctx.is_main)):
             it = self.global_iter
-            idx3, idx2 = order3d[i * b:(i + 1) * b], order2d[i * b:(i + 1) * b]
+            idx3 = self.ctx.shard(order3d[i * b:(i + 1) * b])
+            idx2 = self.ctx.shard(order2d[i * b:(i + 1) * b])
             real3d, lengths_fk = real_3d_for_critic(self.pose3d[idx3], self.camera[idx3],
                                                     self.templates[rows[idx3]])
             real2d = real_2d_for_critic(self.pose3d[idx2], self.camera[idx2],
                                         self.templates[rows[idx2]])
             with torch.no_grad():
-                fake = self._generate(lengths_fk, rng)
+                fake = self._generate(lengths_fk, rng, sharded=True)
             steps = self._critic_steps(self.D3, self.opt_D3, real3d, root_relative(fake.world))
             camera = draw_camera(self.camera_table, rng)
-            fake_cam = world_to_camera(fake.world, camera[9:13], camera[13:16])
+            fake_cam = to_camera_frame(fake.world, camera)
             fake2d = project_to_2d(fake_cam, camera)
             steps += self._critic_steps(self.D2, self.opt_D2, real2d, fake2d)
             critic_log.append((it, torch.stack(steps)))
@@ -135,12 +156,21 @@ class GANAugmenter(AugmenterBase):
             stats.update(fake.world, fake.angles, fake.global_rot, fake_cam)
             pool3d.append(fake_cam)
             pool2d.append(fake2d)
-            pool_cam.append(camera.expand(b, -1))
+            pool_cam.append(camera.expand(len(idx3), -1))
+            pool_angles.append(torch.cat([fake.angles, fake.global_rot], dim=-1))
             self.global_iter += 1
-        self._log(writer, epoch, critic_log, gen_log, stats)
+        stats.merge_ranks(self.ctx)
+        self._log(writer, epoch, average_log(self.ctx, critic_log),
+                  average_log(self.ctx, gen_log), stats)
         if not pool3d:
             return empty_fake_pose_set(dev, self.dtype)
-        return fake_pose_set(torch.cat(pool2d), torch.cat(pool3d), torch.cat(pool_cam))
+        parts = self.ctx.gather_batch_fields(
+            [torch.cat(p) for p in (pool2d, pool3d, pool_cam, pool_angles)], len(pool3d))
+        pool = fake_pose_set(*parts[:3])
+        if self.ctx.is_main:  # the pool is the same on every rank: measure it once
+            self.last_quality = self.quality.measure(epoch, pool, parts[3])
+            write_scalars(writer, GanQuality.scalars(self.last_quality), epoch)
+        return pool
 
     def _log(self, writer: Any, epoch: int, critic_log: list, gen_log: list,
              stats: PoseStatistics) -> None:
@@ -179,7 +209,7 @@ class GANAugmenter(AugmenterBase):
         with torch.no_grad():
             fake = self._generate(lengths_fk, rng)
             camera = draw_camera(self.camera_table, rng)
-            fake2d = project_to_2d(world_to_camera(fake.world, camera[9:13], camera[13:16]), camera)
+            fake2d = world_to_screen(fake.world, camera)
         k = min(PICTURE_SAMPLES, m)
         image_dir = Path(image_dir)
         grid = pose_grid_figure(root_relative(fake.world[:k]), fake2d[:k], real3d[:k], real2d[:k])

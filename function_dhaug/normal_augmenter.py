@@ -1,4 +1,5 @@
-"""'normal' augmentation (FACTS §5.3): random DH angles, real bone lengths and roots, no learning.
+"""'normal' augmentation: random DH angles, real bone lengths and roots, no learning
+(docs/dh_model.md#normal-sampling).
 
 Each epoch draws --generator_whole_number poses (sample 0 = rest pose), builds them with the DH
 forward kinematics and projects every pose into every training camera (all training subjects x 4
@@ -14,14 +15,14 @@ import torch
 
 from function_baseline.pose_set import PoseSet
 from function_dhaug.common import AugmenterBase, fake_pose_set, write_scalars
+from function_dhaug.gan_quality import GanQuality
 from function_dhaug.pose_stats import (DOF_NAMES, GLOBAL_ROT_NAMES, PoseStatistics,
-                                      normal_dof_ranges)
+                                      gan_dof_ranges, normal_dof_ranges)
 from function_dhaug.sampling import draw_scale_factors
 from models.bone_scaling import scale_bone_lengths
 from models.dh_angles import sample_normal_dh
 from models.dh_kinematics import forward_kinematics
-from utils.camera import camera_to_world, project_to_2d, world_to_camera
-from utils.io import DataError
+from utils.camera import project_to_2d, to_camera_frame, to_world_frame
 from utils.skeleton import bone_lengths, root_relative
 
 EPOCH_TAG = "normal_epoch"
@@ -35,7 +36,7 @@ class NormalAugmenter(AugmenterBase):
     Bone lengths are the FK-order lengths of random real frames (--generator_choose_BoneLen; else
     one set drawn at construction), roots the world Hip of other random frames
     (--generator_choose_root_pos; else one drawn at construction), then scaled per
-    --bone_len_scaler. ``templates`` is accepted for API symmetry: the §7 swap only feeds critics,
+    --bone_len_scaler. ``templates`` is accepted for API symmetry: the bone swap only feeds critics,
     which this mode does not have, so it is skipped.
     """
 
@@ -43,13 +44,16 @@ class NormalAugmenter(AugmenterBase):
                  camera_table: torch.Tensor, device: torch.device, generator: torch.Generator,
                  progress: bool = True) -> None:
         super().__init__(args, train, templates, camera_table, device, generator, progress)
-        if args.generator_whole_number < 1:
-            raise DataError(f"--generator_whole_number must be positive, "
-                            f"got {args.generator_whole_number}")
         self.cameras = camera_table.to(self.device, self.dtype).reshape(-1, 16)   # (S*4, 16)
         self.fixed_lengths = self._real_lengths(1)[0]
         self.fixed_root = self._real_roots(1)[0]
         self._last: dict[str, torch.Tensor] = {}
+        # Same figures as the GAN's, against the same bone-swapped real poses (own RNG).
+        ranges = {"angles_saturated": gan_dof_ranges(args.GAN_whether_use_preAngle),
+                  "angles_saturated_own_ranges": normal_dof_ranges()}
+        self.quality = GanQuality(self.pose3d, self.camera, templates.to(self.device, self.dtype),
+                                  generator.initial_seed(), ranges)
+        self.last_quality: dict[str, float] = {}
 
     def _random_frames(self, n: int) -> torch.Tensor:
         return torch.randint(len(self.pose3d), (n,), generator=self.generator).to(self.device)
@@ -63,7 +67,7 @@ class NormalAugmenter(AugmenterBase):
         """(n, 3) world Hip positions of random real frames."""
         idx = self._random_frames(n)
         cam = self.camera[idx]
-        world = camera_to_world(self.pose3d[idx][:, :1], cam[:, 9:13], cam[:, 13:16])
+        world = to_world_frame(self.pose3d[idx][:, :1], cam)
         return world[:, 0]
 
     def sample_world_poses(self, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -88,7 +92,7 @@ class NormalAugmenter(AugmenterBase):
             world, angles, global_rot = self.sample_world_poses(self.args.generator_whole_number)
             n = world.shape[0]
             cams = self.cameras.unsqueeze(0)                                   # (1, C, 16)
-            pose_cam = world_to_camera(world.unsqueeze(1), cams[..., 9:13], cams[..., 13:16])
+            pose_cam = to_camera_frame(world.unsqueeze(1), cams)
             pose2d = project_to_2d(pose_cam, cams)                             # (n, C, 16, 2)
         stats = PoseStatistics()
         stats.update(world, angles, global_rot, pose_cam.flatten(0, 1))
@@ -96,8 +100,11 @@ class NormalAugmenter(AugmenterBase):
         k = min(HISTOGRAM_SAMPLES, n)
         self._last = {"world": world[:k], "angles": angles[:k], "global_rot": global_rot[:k],
                       "pose2d": pose2d[:k, 0]}
-        return fake_pose_set(pose2d.flatten(0, 1), pose_cam.flatten(0, 1),
+        pool = fake_pose_set(pose2d.flatten(0, 1), pose_cam.flatten(0, 1),
                              cams.expand(n, -1, -1).flatten(0, 1))
+        self.last_quality = self.quality.measure(epoch, pool, torch.cat([angles, global_rot], -1))
+        write_scalars(writer, GanQuality.scalars(self.last_quality), epoch)
+        return pool
 
     def write_pictures(self, epoch: int, image_dir: Path, writer: Any = None) -> list[Path]:
         """Skeletons of the last epoch's samples (and their first camera view) beside real ones,
@@ -109,7 +116,7 @@ class NormalAugmenter(AugmenterBase):
         idx = torch.arange(k, device=self.device) * max(len(self.pose3d) // k, 1)
         real_cam = self.pose3d[idx]
         cam = self.camera[idx]
-        real_world = camera_to_world(real_cam, cam[:, 9:13], cam[:, 13:16])
+        real_world = to_world_frame(real_cam, cam)
         image_dir = Path(image_dir)
         grid = pose_grid_figure(root_relative(self._last["world"][:k]), self._last["pose2d"][:k],
                                 root_relative(real_world), project_to_2d(real_cam, cam))

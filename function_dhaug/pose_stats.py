@@ -2,13 +2,14 @@
 
 Tracks bone lengths, joint angles and the global rotation (mean and standard deviation per value),
 the root position, and the joints that land behind the camera (Z <= 0) or outside the projection's
-clamp (|X/Z| > 1 or |Y/Z| > 1, FACTS §3.3 / §15.18).
+clamp (|X/Z| > 1 or |Y/Z| > 1, docs/cameras.md#projection).
 """
 from __future__ import annotations
 
 import torch
 
 from models.dh_tables import DOF_TABLE, GLOBAL_GAN_RANGE, GLOBAL_NORMAL_RANGE
+from utils.distributed import DistContext
 from utils.skeleton import FK_BONE_NAMES, bone_lengths
 
 # Names of the 33 DH joint angles (chain and link) and the 3 global rotation axes.
@@ -59,6 +60,20 @@ class PoseStatistics:
             vis = camera_visibility_counts(pose_cam.detach())
             self._vis = vis if self._vis is None else self._vis + vis
             self.joints += pose_cam.shape[0] * pose_cam.shape[1]
+
+    def merge_ranks(self, ctx: DistContext) -> None:
+        """Replace this rank's sums and counts by those of every rank (one all-reduce; a no-op
+        at world size 1), so :meth:`scalars` describes the whole global batches. Every rank must
+        call it, after the same number of updates."""
+        if not ctx.distributed or self._sums is None:
+            return
+        vis = self._vis if self._vis is not None else self._sums.new_zeros(2)
+        counts = self._sums.new_tensor([self.count, self.joints])
+        total = ctx.all_sum(torch.cat([self._sums.flatten(), vis.to(self._sums), counts]))
+        self._sums = total[:self._sums.numel()].view_as(self._sums)
+        if self._vis is not None:
+            self._vis = total[-4:-2].round().long()
+        self.count, self.joints = (int(v) for v in total[-2:].round().tolist())
 
     def scalars(self, prefix: str) -> dict[str, float]:
         """Tag -> value: mean/std of every bone length, angle and global-rotation axis, root mean,

@@ -1,4 +1,5 @@
-"""WGAN-GP pieces (FACTS §6.4): interpolation, gradient penalty, one critic step, generator loss.
+"""WGAN-GP pieces: interpolation, gradient penalty, one critic step, generator loss
+(docs/gan.md#losses).
 
 Statistics come back as detached device tensors so the training loop never waits on the device;
 the caller moves them to the host once per epoch for logging.
@@ -62,7 +63,7 @@ def critic_step(critic: nn.Module, optimizer: torch.optim.Optimizer, real: torch
 
 def mean_score(critic: nn.Module, pose: torch.Tensor, flip: bool) -> torch.Tensor:
     """``mean D(pose)``, or with ``flip`` the average of the plain and the mirrored batch
-    (mirrored copies carry gradient, FACTS §6.4 Decision)."""
+    (mirrored copies carry gradient, docs/gan.md#losses)."""
     if flip:
         pose = torch.cat([pose, flip_pose(pose)])
     return critic(pose).mean()

@@ -1,4 +1,4 @@
-"""Per-group random bone-length scaling (FACTS §5.3 step 6, §6.3).
+"""Per-group random bone-length scaling (docs/dh_model.md#bone-scaling).
 
 Eight scale groups shared by left and right (shins, thighs, hips, waist, shoulders, upper arms,
 forearms, neck/head); the thorax (Spine -> Thorax) is never scaled.  Bone lengths themselves
@@ -11,7 +11,6 @@ import functools
 import torch
 
 from utils import skeleton
-from utils.io import DataError
 
 SCALE_MODES = ("different", "same", "")
 _RANGE = (-200, 200)   # randint(-200, 200) / 1000: -0.2 .. 0.199
@@ -28,7 +27,7 @@ def sample_scale_factors(batch_shape: tuple | torch.Size, mode: str, generator: 
     to ``device`` (default: the generator's) as ``dtype`` (default: the default float dtype).
     """
     if mode not in SCALE_MODES:
-        raise DataError(f"--bone_len_scaler must be one of 'different', 'same' or '' (empty); got {mode!r}")
+        raise ValueError(f"bone scaling mode must be one of {SCALE_MODES}, got {mode!r}")
     shape = tuple(batch_shape)
     dtype = torch.get_default_dtype() if dtype is None else dtype
     device = generator.device if device is None else torch.device(device)

@@ -1,8 +1,9 @@
-"""Angle layout of DH-AUG (FACTS §5): generator outputs -> DH angles, and the 'normal' sampler.
+"""Angle layout of DH-AUG: generator outputs -> DH angles, and the 'normal' sampler
+(docs/dh_model.md#angle-layout, docs/dh_model.md#normal-sampling).
 
 The 37-wide slot vector holds the 34 link-angle table entries (``joint1..joint34``) and the
-global rotation (slots 34-36).  Link angles use the *intended* arm mapping (FACTS §5.2,
-Decision): RArm = slots 24-28, LArm = slots 29-33, slot 23 unused.
+global rotation (slots 34-36).  Link angles use the *intended* arm mapping (a team decision):
+RArm = slots 24-28, LArm = slots 29-33, slot 23 unused.
 """
 from __future__ import annotations
 
@@ -51,9 +52,10 @@ def outputs_to_dh(o: torch.Tensor, use_pre_angle: bool = True, use_rt: bool = Tr
     """Raw generator outputs (..., 35) -> (angles (..., 33), global_rot (..., 3), root (..., 3),
     slots (..., 37)).
 
-    ``o[0:31]`` go through tanh and fill the free slots in ascending order (FACTS §5.1); each
-    is mapped onto its GAN range, ``t·(max-min)/2 + (max+min)/2`` (global rotation: ±180), or
-    with ``use_pre_angle=False`` to ``t·180``.  Fixed slots are 0, ``o[31]`` is unused,
+    ``o[0:31]`` go through tanh and fill the free slots in ascending order
+    (docs/dh_model.md#angle-layout); each is mapped onto its GAN range,
+    ``t·(max-min)/2 + (max+min)/2`` (global rotation: ±180), or with ``use_pre_angle=False`` to
+    ``t·180``.  Fixed slots are 0, ``o[31]`` is unused,
     ``root = 10·tanh(o[32:35])`` metres.  ``use_rt=False`` zeroes the global rotation (also in
     ``slots``).  Angles are in degrees, in the chain order of ``forward_kinematics``.
     """
@@ -107,7 +109,8 @@ def _clipped_normal(draws: _Draws, ranges: list[tuple[float, float]], n: int) ->
 
 def sample_normal_dh(n: int, rng, global_rot: bool = True, dtype: torch.dtype = torch.float32,
                      device: torch.device | str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """'normal' mode angles (FACTS §5.3 steps 3-5), vectorised: -> (angles (n, 33), global_rot (n, 3)).
+    """'normal' mode angles (docs/dh_model.md#normal-sampling steps 1-3), vectorised:
+    -> (angles (n, 33), global_rot (n, 3)).
 
     Per sample: m ~ U{0..33} table entries (of joint1..joint34) are chosen at random without
     replacement; a chosen entry is N((min+max)/2, 60°) clipped to its normal-mode range, others

@@ -1,4 +1,5 @@
-"""Batched, differentiable forward kinematics of the DH human model (FACTS §4).
+"""Batched, differentiable forward kinematics of the DH human model
+(docs/dh_model.md#forward-kinematics).
 
 ``forward_kinematics`` is the training path.  Instead of multiplying 4x4 link matrices it
 carries only the rotation *columns* some bone needs.  Every link is ``RotX(alpha)·RotZ(theta)``
@@ -286,7 +287,8 @@ def rotation_xyz(global_rot: torch.Tensor) -> torch.Tensor:
 def link_frames(angles: torch.Tensor, bone_lengths: torch.Tensor) -> torch.Tensor:
     """Cumulative 4x4 transforms (..., 33, 4, 4) of every link, in angle-vector order, in the
     pelvis frame (before the global rotation and root): chains start at identity, the arms at
-    the body's frame after link 8.  Literal FACTS §4.1 products; slow, not for training."""
+    the body's frame after link 8.  Literal products of docs/dh_model.md#link-transform; slow,
+    not for training."""
     lead = torch.broadcast_shapes(angles.shape[:-1], bone_lengths.shape[:-1])
     ang = angles.expand(lead + angles.shape[-1:])
     lengths = bone_lengths.to(ang.dtype).expand(lead + bone_lengths.shape[-1:])
@@ -309,8 +311,8 @@ def link_frames(angles: torch.Tensor, bone_lengths: torch.Tensor) -> torch.Tenso
 def forward_kinematics_reference(angles: torch.Tensor, bone_lengths: torch.Tensor,
                                  global_rot: torch.Tensor, root: torch.Tensor) -> torch.Tensor:
     """Same contract as ``forward_kinematics``, computed literally: the joints are the
-    translations of the cumulative link transforms of FACTS §4.4 (``link_frames``), then
-    ``R·P + root``.  Slow; for tests and benchmarks."""
+    translations of the cumulative link transforms (``link_frames``, docs/dh_model.md#dh-tables),
+    then ``R·P + root``.  Slow; for tests and benchmarks."""
     lead, (ang, lengths, grot, rt) = _flatten_inputs(angles, bone_lengths, global_rot, root)
     frames = link_frames(ang, lengths)
     index = [T.CHAIN_OFFSETS[ci] + k for ci, k in (T.JOINT_FRAMES[j] for j in range(1, skeleton.NUM_JOINTS))]

@@ -1,5 +1,6 @@
-"""The DH human model as data (FACTS §4-§5): five modified-DH chains, the link transform,
-which bone length fills which DH parameter, which frame gives which joint, and the DOF table.
+"""The DH human model as data: five modified-DH chains, the link transform, which bone length
+fills which DH parameter, which frame gives which joint, and the DOF table
+(docs/dh_model.md#dh-tables).
 
 Conventions: angles in degrees, lengths in metres, local frame z up, +x = subject's right,
 +y = facing.  The 33-wide angle vector is in chain order
@@ -21,7 +22,8 @@ class Chain(NamedTuple):
     ``base`` is ``None`` for chains that start at the pelvis frame (after the global rotation),
     or ``(chain index, link)`` for chains appended to another chain's cumulative frame.
     ``bones`` lists ``(link, 'a' | 'd', FK bone index, sign)``: the DH parameter of that link is
-    ``sign * bone_length`` (FACTS §4.3).  ``a_default``/``d_default`` are the rest-pose demo values.
+    ``sign * bone_length`` (docs/dh_model.md#dh-tables).  ``a_default``/``d_default`` are the
+    rest-pose demo values.
     """
     name: str
     alpha: tuple
@@ -51,7 +53,8 @@ NUM_ANGLES = sum(len(c.alpha) for c in CHAINS)  # 33
 CHAIN_OFFSETS = tuple(sum(len(c.alpha) for c in CHAINS[:i]) for i in range(len(CHAINS)))
 THETA0 = tuple(t for c in CHAINS for t in c.theta0)
 
-# Joint -> (chain index, link) whose cumulative frame's translation is that joint (FACTS §4.4).
+# Joint -> (chain index, link) whose cumulative frame's translation is that joint
+# (docs/dh_model.md#dh-tables).
 # For the arms the link index counts inside the arm chain (arm frame k = full frame 9 + k).
 # Joint 0 (Hip) is the origin of the pelvis frame.
 JOINT_FRAMES: dict[int, tuple[int, int]] = {
@@ -117,7 +120,8 @@ def dh_parameters(bone_lengths: torch.Tensor) -> list[tuple[torch.Tensor, torch.
 # --------------------------------------------------------------------------- DOF table
 class DofRow(NamedTuple):
     """One link's degree of freedom.  ``index`` = position in the 33-wide angle vector,
-    ``slot`` = column of the 37-wide generator slot vector (intended arm mapping, FACTS §5.2),
+    ``slot`` = column of the 37-wide generator slot vector (intended arm mapping,
+    docs/dh_model.md#angle-layout),
     ranges in degrees, ``free`` = driven by a generator output in GAN mode."""
     index: int
     chain: str
@@ -164,7 +168,8 @@ def _build_dof_table() -> tuple[DofRow, ...]:
 DOF_TABLE: tuple[DofRow, ...] = _build_dof_table()
 NUM_SLOTS = 37
 NUM_TABLE_ENTRIES = 34   # link-angle table entries joint1..joint34 = slots 0..33
-# Slots with no generator output (FACTS §5.1); slot 23 is unused by the intended mapping.
+# Slots with no generator output (docs/dh_model.md#angle-layout); slot 23 is unused by the
+# intended mapping.
 FIXED_SLOTS = (4, 9, 22, 23, 28, 33)
 FREE_SLOTS = tuple(s for s in range(NUM_SLOTS) if s not in FIXED_SLOTS)  # 31, filled from o[0:31]
 UNUSED_SLOT = 23

@@ -1,4 +1,4 @@
-"""WGAN critics of single-frame DH-AUG (FACTS §6.2).
+"""WGAN critics of single-frame DH-AUG (docs/gan.md#critics).
 
 * :class:`Critic3D` scores a root-relative **world** pose (B,16,3) from two branches: the flattened
   positions, and 30 kinematic features (15 cosines between adjacent FK-order bones, then the 15
@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from models.gan_generator import ResBlock, init_linear_layers_
+from models.blocks import ResBlock, init_linear_layers_, residual_branch
 from utils.skeleton import NUM_BONES, NUM_JOINTS, bone_vectors
 
 # Pairs of FK-order bones whose cosine is a feature (shin-thigh, thigh-hip, hip-hip, hip-waist,
@@ -46,18 +46,13 @@ def bone_features(pose: torch.Tensor,
     return torch.cat([dots / norms.clamp_min(1e-12), lengths], dim=-1)
 
 
-def _branch(in_dim: int, width: int) -> nn.Sequential:
-    return nn.Sequential(nn.Linear(in_dim, width), nn.ReLU(),
-                         ResBlock(width), ResBlock(width), ResBlock(width))
-
-
 class Critic3D(nn.Module):
     """3D critic of width W3 = --Dis_DenseDim_3D on root-relative world poses (B,16,3) or (B,48)."""
 
     def __init__(self, width: int, generator: torch.Generator | None = None) -> None:
         super().__init__()
-        self.position = _branch(3 * NUM_JOINTS, width)
-        self.feature = _branch(NUM_FEATURES, width)
+        self.position = residual_branch(3 * NUM_JOINTS, width)
+        self.feature = residual_branch(NUM_FEATURES, width)
         self.merge = nn.Sequential(nn.Linear(2 * width, MERGE_DIM), nn.ReLU(),
                                    ResBlock(MERGE_DIM), nn.Linear(MERGE_DIM, 1))
         first, second = cosine_pair_index()

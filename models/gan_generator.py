@@ -1,51 +1,23 @@
 """Single-frame DH-AUG generator: noise -> 35 numbers -> DH angles, rotation, root -> FK pose.
 
-FACTS §6.1: ``z (B,128) -> Linear(128,W)+ReLU -> 3 x ResBlock(W) -> Linear(W,35)``; the 35
-outputs become 33 joint angles, a global rotation and a root (§5, intended arm mapping), sent
-through the DH forward kinematics with the bone lengths given by the caller (not trainable).
+``z (B,128) -> Linear(128,W)+ReLU -> 3 x ResBlock(W) -> Linear(W,35)`` (docs/gan.md#generator);
+the 35 outputs become 33 joint angles, a global rotation and a root (intended arm mapping,
+docs/dh_model.md#angle-layout), sent through the DH forward kinematics with the bone lengths
+given by the caller (not trainable).
 """
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import torch
 from torch import nn
 
+from models.blocks import ResBlock, init_linear_layers_
 from models.dh_angles import outputs_to_dh
 from models.dh_kinematics import forward_kinematics
 
 NOISE_DIM = 128
 OUTPUT_DIM = 35
-
-
-def init_linear_layers_(module: nn.Module, generator: torch.Generator | None) -> nn.Module:
-    """Re-draw every ``nn.Linear`` with PyTorch's default distribution, from ``generator``.
-
-    Same law as ``nn.Linear.reset_parameters`` (weight Kaiming-uniform a=sqrt(5), i.e.
-    U(-1/sqrt(fan_in), 1/sqrt(fan_in)); bias the same bound) but reproducible from an explicit
-    generator instead of the global RNG. Returns ``module``.
-    """
-    with torch.no_grad():
-        for layer in module.modules():
-            if isinstance(layer, nn.Linear):
-                nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
-                if layer.bias is not None:
-                    bound = 1.0 / math.sqrt(layer.in_features)
-                    nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
-    return module
-
-
-class ResBlock(nn.Module):
-    """``y = ReLU(fc2(ReLU(fc1(x))) + x)`` with two Linear(D, D) layers."""
-
-    def __init__(self, dim: int) -> None:
-        super().__init__()
-        self.fc1 = nn.Linear(dim, dim)
-        self.fc2 = nn.Linear(dim, dim)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.relu(self.fc2(torch.relu(self.fc1(x))) + x)
 
 
 class GeneratedPoses(NamedTuple):

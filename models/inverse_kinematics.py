@@ -38,7 +38,7 @@ from models.dh_kinematics import forward_kinematics, frame_rotation, link_frames
 from utils import skeleton
 
 # (chain, proximal / middle / distal joint, FK bone of the upper segment, natural hinge sign):
-# knees flex with negative angles, elbows with positive ones (FACTS §4.5).
+# knees flex with negative angles, elbows with positive ones (docs/dh_model.md#dh-tables).
 _LIMBS = ((T.CHAIN_NAMES.index("RLeg"), (1, 2, 3), 3, -1.0),
           (T.CHAIN_NAMES.index("LLeg"), (4, 5, 6), 2, -1.0),
           (T.CHAIN_NAMES.index("RArm"), (13, 14, 15), 11, 1.0),

@@ -4,6 +4,8 @@ SemGraphConv(2 -> H) + BN + act, ``stages`` residual blocks of two [SemGraphConv
 act], then SemGraphConv(H -> 3).  All J joints (root included) are predicted.
 "act" is ReLU -> Dropout -> ReLU when a dropout rate is given, else ReLU (the original's order).
 Parameter names follow PoseAug's ``SemGCN`` so its released checkpoints load unchanged.
+Inside, features stay node-major, (J, B, C): graph convolutions are plain GEMMs and batch norm
+runs on contiguous (J * B, C) rows (the same statistics as over (B, C, J)).
 """
 from __future__ import annotations
 
@@ -18,7 +20,11 @@ from utils.skeleton import PARENTS
 
 
 class GraphConvBlock(nn.Module):
-    """SemGraphConv -> BatchNorm over channels -> activation, (B, J, in) -> (B, J, out)."""
+    """SemGraphConv -> BatchNorm over channels -> activation, node-major (J, M, in) -> (J, M, out).
+
+    ReLU -> Dropout -> ReLU equals ReLU -> Dropout (dropout keeps signs), so the last ReLU is
+    applied only without dropout; outputs and gradients are unchanged.
+    """
 
     def __init__(self, adjacency: torch.Tensor, in_features: int, out_features: int,
                  dropout: float | None) -> None:
@@ -29,14 +35,13 @@ class GraphConvBlock(nn.Module):
         self.dropout = nn.Dropout(dropout) if dropout is not None else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.bn(self.gconv(x).transpose(1, 2)).transpose(1, 2)
-        if self.dropout is not None:
-            x = self.dropout(self.relu(x))
-        return self.relu(x)
+        h = self.gconv.forward_nodes(x)
+        h = self.relu(self.bn(h.reshape(-1, h.shape[-1])).reshape(h.shape))
+        return self.dropout(h) if self.dropout is not None else h
 
 
 class ResidualGraphBlock(nn.Module):
-    """x + block2(block1(x)) with two GraphConvBlocks of equal width."""
+    """x + block2(block1(x)) with two GraphConvBlocks of equal width, (J, M, W) -> (J, M, W)."""
 
     def __init__(self, adjacency: torch.Tensor, width: int, dropout: float | None) -> None:
         super().__init__()
@@ -61,5 +66,6 @@ class SemGCNLifter(nn.Module):
         self.gconv_output = SemGraphConv(hidden, 3, adjacency)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = single_frame_input(x, self.num_joints)
-        return self.gconv_output(self.gconv_layers(self.gconv_input(x)))
+        x = single_frame_input(x, self.num_joints).transpose(0, 1)    # node-major (J, B, 2)
+        h = self.gconv_output.forward_nodes(self.gconv_layers(self.gconv_input(x)))
+        return h.transpose(0, 1).contiguous()

@@ -10,26 +10,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from models.blocks import ResidualLinearBlock
 from models.lifter_common import pad_root, single_frame_input
 from utils.skeleton import NUM_JOINTS
-
-
-class ResidualLinearBlock(nn.Module):
-    """x + Drop(ReLU(BN(Linear(Drop(ReLU(BN(Linear(x))))))))) for (B, W) features."""
-
-    def __init__(self, width: int, dropout: float) -> None:
-        super().__init__()
-        self.w1 = nn.Linear(width, width)
-        self.batch_norm1 = nn.BatchNorm1d(width)
-        self.w2 = nn.Linear(width, width)
-        self.batch_norm2 = nn.BatchNorm1d(width)
-        self.relu = nn.ReLU()
-        self.dropout = nn.Dropout(dropout)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.dropout(self.relu(self.batch_norm1(self.w1(x))))
-        y = self.dropout(self.relu(self.batch_norm2(self.w2(y))))
-        return x + y
 
 
 class MLPLifter(nn.Module):

@@ -10,6 +10,15 @@ Two forms share one set of layers (identical state dicts, no stride/dilation in 
 Both map (N, F, J, 2) -> (N, F_out, J_out, 3).  ``VideoPoseLifter`` is the single-frame variant
 (all widths 1, 15 joints predicted, zero root) with the (B, 2J) / (B, J, 2) -> (B, J, 3) API.
 Layer names follow VideoPose3D so its checkpoints (and PoseAug's single-frame ones) load unchanged.
+
+The layers are ``nn.Conv1d``/``nn.BatchNorm1d`` modules only to hold VideoPose3D's parameters.
+The strided form computes in a channels-last (N, L, C) layout: a width-w, stride-w convolution
+is a reshape of w consecutive frames into one row plus one matrix product with the weight
+flattened frame-major, (out, in, w) -> (out, w * in), and batch norm runs on the (N * L, C) rows
+(the same statistics as over (N, C, L)).  This is the same arithmetic as the convolution, but
+as large GEMMs instead of convolution kernels on very short sequences (3x faster on CPU for the
+single-frame lifter).  The dilated form stays a convolution: on whole sequences it is long and
+the convolution kernels are as fast as shifted matrix products (see docs/lifters.md#videopose).
 """
 from __future__ import annotations
 
@@ -17,6 +26,7 @@ import math
 from typing import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from models.lifter_common import pad_root, single_frame_input, window_input
@@ -32,7 +42,7 @@ def check_filter_widths(widths: Sequence[int]) -> tuple[int, ...]:
 
 
 class _TemporalConvLifter(nn.Module):
-    """Layers of the TCN; subclasses choose stride/dilation and how the residual is aligned.
+    """Layers of the TCN; subclasses compute it (strided GEMMs or dilated convolutions).
 
     expand: Conv1d(2J -> C, k=w0, no bias) -> BN -> ReLU -> Dropout
     block i >= 1: Conv1d(C -> C, k=w_i, no bias) -> BN -> ReLU -> Dropout -> Conv1d(C -> C, k=1,
@@ -71,11 +81,11 @@ class _TemporalConvLifter(nn.Module):
     def _conv_options(self, i: int) -> dict:
         raise NotImplementedError
 
-    def _align_residual(self, x: torch.Tensor, i: int) -> torch.Tensor:
-        """Frames of the (N, C, L) block input that line up with the block's outputs."""
+    def _check_frames(self, frames: int) -> None:
         raise NotImplementedError
 
-    def _check_frames(self, frames: int) -> None:
+    def _trunk(self, h: torch.Tensor) -> torch.Tensor:
+        """(N, F, 2 J_in) channels-last frames -> (N, F_out, 3 J_out)."""
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -83,47 +93,70 @@ class _TemporalConvLifter(nn.Module):
         x = window_input(x, self.num_joints_in)
         n, frames = x.shape[:2]
         self._check_frames(frames)
-        h = x.reshape(n, frames, 2 * self.num_joints_in).transpose(1, 2)
-        h = self.drop(self.relu(self.expand_bn(self.expand_conv(h))))
-        for i in range(1, len(self.filter_widths)):
-            res = self._align_residual(h, i)
-            h = self.drop(self.relu(self.layers_bn[2 * i - 2](self.layers_conv[2 * i - 2](h))))
-            h = res + self.drop(self.relu(self.layers_bn[2 * i - 1](self.layers_conv[2 * i - 1](h))))
-        out = self.shrink(h).transpose(1, 2)
+        out = self._trunk(x.reshape(n, frames, 2 * self.num_joints_in))
         return out.reshape(n, out.shape[1], self.num_joints_out, 3)
+
+
+def strided_conv_as_linear(h: torch.Tensor, conv: nn.Conv1d) -> torch.Tensor:
+    """A width-w, stride-w ``conv`` on channels-last frames as one GEMM: (N, L, in) -> (N, L/w, out).
+
+    Row t of the result reads frames t*w .. t*w+w-1, i.e. ``(N, L/w, w * in)`` rows, against the
+    weight reordered (out, in, w) -> (out, w, in) -> (out, w * in) (a view when w = 1).
+    """
+    out_ch, in_ch, width = conv.weight.shape
+    weight = conv.weight.transpose(1, 2).reshape(out_ch, width * in_ch)
+    return F.linear(h.reshape(h.shape[0], -1, width * in_ch), weight, conv.bias)
 
 
 class StridedTemporalLifter(_TemporalConvLifter):
     """Training form: F must be a multiple of rf; each block of rf frames gives one output
-    (F = rf: one window -> (N, 1, J_out, 3))."""
+    (F = rf: one window -> (N, 1, J_out, 3)).  Computed as GEMMs in (N, L, C) layout."""
 
     def _conv_options(self, i: int) -> dict:
         return {"stride": self.filter_widths[i]}
-
-    def _align_residual(self, x: torch.Tensor, i: int) -> torch.Tensor:
-        w = self.filter_widths[i]
-        return x[:, :, w // 2::w]
 
     def _check_frames(self, frames: int) -> None:
         if frames == 0 or frames % self.receptive_field:
             raise ValueError(f"strided TCN needs a multiple of its receptive field "
                              f"{self.receptive_field} frames, got {frames}")
 
+    def _layer(self, h: torch.Tensor, conv: nn.Conv1d, bn: nn.BatchNorm1d) -> torch.Tensor:
+        """Drop(ReLU(BN(conv(h)))) for (N, L, C) frames."""
+        y = strided_conv_as_linear(h, conv)
+        y = bn(y.reshape(-1, y.shape[-1])).reshape(y.shape)
+        return self.drop(self.relu(y))
+
+    def _trunk(self, h: torch.Tensor) -> torch.Tensor:
+        h = self._layer(h, self.expand_conv, self.expand_bn)
+        for i in range(1, len(self.filter_widths)):
+            w = self.filter_widths[i]
+            res = h[:, w // 2::w]
+            h = self._layer(h, self.layers_conv[2 * i - 2], self.layers_bn[2 * i - 2])
+            h = res + self._layer(h, self.layers_conv[2 * i - 1], self.layers_bn[2 * i - 1])
+        return strided_conv_as_linear(h, self.shrink)
+
 
 class DilatedTemporalLifter(_TemporalConvLifter):
-    """Evaluation form: F >= rf frames -> F - rf + 1 outputs (output t sees input t .. t+rf-1)."""
+    """Evaluation form: F >= rf frames -> F - rf + 1 outputs (output t sees input t .. t+rf-1).
+    Computed with dilated convolutions in (N, C, L) layout."""
 
     def _conv_options(self, i: int) -> dict:
         return {"dilation": math.prod(self.filter_widths[:i])} if i > 0 else {}
-
-    def _align_residual(self, x: torch.Tensor, i: int) -> torch.Tensor:
-        pad = (self.filter_widths[i] - 1) * math.prod(self.filter_widths[:i]) // 2
-        return x[:, :, pad:x.shape[2] - pad]
 
     def _check_frames(self, frames: int) -> None:
         if frames < self.receptive_field:
             raise ValueError(f"dilated TCN needs at least its receptive field "
                              f"{self.receptive_field} frames, got {frames}")
+
+    def _trunk(self, h: torch.Tensor) -> torch.Tensor:
+        h = h.transpose(1, 2)
+        h = self.drop(self.relu(self.expand_bn(self.expand_conv(h))))
+        for i in range(1, len(self.filter_widths)):
+            pad = (self.filter_widths[i] - 1) * math.prod(self.filter_widths[:i]) // 2
+            res = h[:, :, pad:h.shape[2] - pad]
+            h = self.drop(self.relu(self.layers_bn[2 * i - 2](self.layers_conv[2 * i - 2](h))))
+            h = res + self.drop(self.relu(self.layers_bn[2 * i - 1](self.layers_conv[2 * i - 1](h))))
+        return self.shrink(h).transpose(1, 2)
 
 
 class VideoPoseLifter(StridedTemporalLifter):

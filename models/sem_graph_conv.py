@@ -4,6 +4,8 @@ Each layer learns one logit per non-zero of a fixed adjacency mask; the logits a
 row-softmaxed into a weighting matrix A (masked entries get -9e15, i.e. weight 0).  The node
 itself and its neighbours use separate weight matrices:
 ``out = (A * I) X W0 + (A * (1 - I)) X W1 + b``.
+Computed node-major, (J, M, C), so that each term is a single matrix product
+(see docs/lifters.md#gcn).
 """
 from __future__ import annotations
 
@@ -35,6 +37,8 @@ class SemGraphConv(nn.Module):
     The mask is a non-persistent buffer, so the state dict holds only W, e and bias.
     """
 
+    reseeds_itself = True  # init_lifter_weights(generator=...) calls reset_parameters(generator)
+
     def __init__(self, in_features: int, out_features: int, adjacency: torch.Tensor,
                  bias: bool = True) -> None:
         super().__init__()
@@ -49,6 +53,7 @@ class SemGraphConv(nn.Module):
         self.register_buffer("edge_rows", rows, persistent=False)
         self.register_buffer("edge_cols", cols, persistent=False)
         self.register_buffer("mask", mask, persistent=False)
+        self.register_buffer("eye", torch.eye(mask.shape[0], dtype=torch.bool), persistent=False)
         self.W = nn.Parameter(torch.empty(2, in_features, out_features))
         self.e = nn.Parameter(torch.empty(1, rows.numel()))
         self.bias = nn.Parameter(torch.empty(out_features)) if bias else None
@@ -69,15 +74,32 @@ class SemGraphConv(nn.Module):
         logits = logits.index_put((self.edge_rows, self.edge_cols), self.e.reshape(-1))
         return torch.softmax(logits, dim=1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward_nodes(self, x: torch.Tensor) -> torch.Tensor:
+        """Node-major (J, M, in) -> (J, M, out): the layout in which every step is one GEMM.
+
+        ``X W0`` and ``X W1`` are (J*M, in) x (in, out) products; the self term scales rows by
+        diag(A); the neighbour mix is one (J, J) x (J, M*out) product fused with the add.
+        A is recomputed from ``e`` on every call (nothing goes stale after an optimiser step).
+        """
         a = self.weighting().to(x.dtype)
         self_weight = a.diagonal()
+        neighbours = a.masked_fill(self.eye, 0.0)
+        j, m = x.shape[:2]
         h_self = torch.matmul(x, self.W[0])
         h_neigh = torch.matmul(x, self.W[1])
-        out = self_weight.unsqueeze(-1) * h_self + torch.matmul(a - torch.diag(self_weight), h_neigh)
         if self.bias is not None:
-            out = out + self.bias
-        return out
+            base = torch.addcmul(self.bias, h_self, self_weight[:, None, None])
+        else:
+            base = h_self * self_weight[:, None, None]
+        out = torch.addmm(base.reshape(j, -1), neighbours, h_neigh.reshape(j, -1))
+        return out.reshape(j, m, self.out_features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(..., J, in) -> (..., J, out); stacks in models keep node-major data (forward_nodes)."""
+        lead = x.shape[:-2]
+        nodes = x.movedim(-2, 0).reshape(x.shape[-2], -1, self.in_features)
+        out = self.forward_nodes(nodes).reshape(x.shape[-2], *lead, self.out_features)
+        return out.movedim(0, -2)
 
     def extra_repr(self) -> str:
         return f"{self.in_features} -> {self.out_features}, edges={self.e.shape[1]}"

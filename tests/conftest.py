@@ -1,7 +1,11 @@
-"""Shared fixtures: a tiny dataset in the real H36M file formats, made in a temporary folder."""
+"""Shared fixtures: a tiny dataset in the real H36M file formats, made in a temporary folder, and
+the command-line scaffolding of the preparation scripts' tests (``cli_error``, ``run_script``)."""
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pytest
@@ -55,3 +59,95 @@ def tiny_h36m(tmp_path_factory) -> Path:
     fmt.save_positions_3d(fmt.file_3d(root), pos3d)
     fmt.save_positions_2d(fmt.file_2d(root, "gt"), fmt.compute_gt_2d(pos3d))
     return root
+
+
+@pytest.fixture
+def cli_error(capsys) -> Callable[[Callable[[list], int], list], str]:
+    """``cli_error(main, argv)`` runs a command-line ``main`` that must refuse ``argv`` and returns
+    its message. The contract every script keeps: exit status 2 and exactly one stderr line
+    ``error: ...`` (no traceback), which the caller then checks for the file or flag it names."""
+    def run(main: Callable[[list], int], argv: list) -> str:
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1, err
+        return err
+    return run
+
+
+@pytest.fixture
+def run_script() -> Callable[..., subprocess.CompletedProcess]:
+    """``run_script(script, *args, cwd=folder)`` runs a script as a user would, in a fresh
+    interpreter started from ``folder`` (so it must not depend on the working directory);
+    returns the completed process with its text stdout and stderr."""
+    def run(script: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, str(script), *args], cwd=cwd, capture_output=True,
+                              text=True, timeout=120)
+    return run
+
+
+# --------------------------------------------------------------------------- end-to-end runs
+REPO = Path(__file__).resolve().parents[1]
+ENTRY_SCRIPT = str(REPO / "run_fk_gan.py")
+
+
+@pytest.fixture(scope="session")
+def synthetic_small(tmp_path_factory) -> Path:
+    """A --data_dir holding the small synthetic dataset (built once per test session)."""
+    from data.prepare_data_synthetic import ensure_synthetic_dataset
+    root = tmp_path_factory.mktemp("e2e_data")
+    ensure_synthetic_dataset(root / "synthetic", seed=0, size="small", log=lambda m: None)
+    return root
+
+
+class EntryScript:
+    """``run_fk_gan.py`` run as a user runs it (a subprocess), and what its run folder holds."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_flags = ["--dataset", "synthetic", "--synthetic_size", "small",
+                           "--data_dir", str(data_dir)]
+
+    def command(self, *flags: str) -> list[str]:
+        return [sys.executable, ENTRY_SCRIPT, *flags, *self.data_flags]
+
+    @staticmethod
+    def run(cmd: list[str], cwd: Path, code: int = 0) -> subprocess.CompletedProcess:
+        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=900)
+        assert proc.returncode == code, proc.stderr[-3000:]
+        return proc
+
+    @staticmethod
+    def rows(run_dir: Path) -> list[str]:
+        """The epoch rows of log.txt."""
+        return [l for l in (run_dir / "log.txt").read_text().splitlines() if l[:1].isdigit()]
+
+    @staticmethod
+    def kill_after_first_checkpoint(cmd: list[str], cwd: Path, pattern: str) -> Path:
+        """Start ``cmd``, SIGKILL it as soon as ``cwd/pattern`` (a ckpt_last) exists, return it."""
+        import signal
+        import time
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline, ckpt = time.time() + 600, None
+        while time.time() < deadline and proc.poll() is None:
+            found = list(Path(cwd).glob(pattern))
+            if found:
+                ckpt = found[0]
+                break
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+        assert ckpt is not None and proc.returncode == -signal.SIGKILL, "run ended before the kill"
+        return ckpt
+
+    @staticmethod
+    def max_weight_difference(a: Path, b: Path) -> float:
+        """Largest absolute difference of the pose-net weights of two checkpoints."""
+        wa = torch.load(a, map_location="cpu", weights_only=True)["model_pos"]
+        wb = torch.load(b, map_location="cpu", weights_only=True)["model_pos"]
+        assert list(wa) == list(wb)
+        return max((wa[k].double() - wb[k].double()).abs().max().item()
+                   for k in wa if wa[k].numel())
+
+
+@pytest.fixture(scope="session")
+def entry(synthetic_small) -> EntryScript:
+    return EntryScript(synthetic_small)

@@ -1,7 +1,8 @@
 """Camera geometry: H36M calibration, screen normalisation, world<->camera, distorted projection.
 
-Conventions (FACTS §3): quaternions are unit, w first, and rotate camera -> world;
-``t`` is the camera centre in world metres; world z is up; camera x right, y down, z forward.
+Conventions (docs/cameras.md#world-and-camera): quaternions are unit, w first, and rotate
+camera -> world; ``t`` is the camera centre in world metres; world z is up; camera x right,
+y down, z forward.
 Screen normalisation divides both axes by the image width. Every function is pure and batched
 over any leading shape; numbers are float32 as in the original, cast to the input dtype.
 
@@ -80,6 +81,35 @@ def camera_to_world(X: torch.Tensor, q: torch.Tensor, t: torch.Tensor) -> torch.
     return qrot(q.unsqueeze(-2), X) + t.unsqueeze(-2)
 
 
+# --------------------------------------------------------------------------- camera vector
+# The only place that knows the layout of the 16-value camera vector (docs/cameras.md#camera-vector).
+def intrinsics(cam: torch.Tensor) -> torch.Tensor:
+    """(..., 9 or 16) -> (..., 9): ``[fx, fy, cx, cy, k1, k2, k3, p1, p2]`` (normalised)."""
+    return cam[..., :9]
+
+
+def rotation(cam16: torch.Tensor) -> torch.Tensor:
+    """(..., 16) -> (..., 4): unit quaternion (w first) rotating camera -> world."""
+    return cam16[..., 9:13]
+
+
+def translation(cam16: torch.Tensor) -> torch.Tensor:
+    """(..., 16) -> (..., 3): camera centre in world metres."""
+    return cam16[..., 13:16]
+
+
+def to_camera_frame(X_world: torch.Tensor, cam16: torch.Tensor) -> torch.Tensor:
+    """World points (..., J, 3) -> camera frame with camera vectors (..., 16)."""
+    cam16 = cam16.to(X_world.dtype)
+    return world_to_camera(X_world, rotation(cam16), translation(cam16))
+
+
+def to_world_frame(X_cam: torch.Tensor, cam16: torch.Tensor) -> torch.Tensor:
+    """Camera-frame points (..., J, 3) -> world with camera vectors (..., 16)."""
+    cam16 = cam16.to(X_cam.dtype)
+    return camera_to_world(X_cam, rotation(cam16), translation(cam16))
+
+
 # --------------------------------------------------------------------------- projection
 def project_to_2d(X: torch.Tensor, cam: torch.Tensor) -> torch.Tensor:
     """Distorted H36M projection of camera-frame points.
@@ -88,7 +118,7 @@ def project_to_2d(X: torch.Tensor, cam: torch.Tensor) -> torch.Tensor:
     in the units of the intrinsics (normalised screen units for the standard camera vectors).
     The ratios X/Z and Y/Z are clamped to [-1, 1] as in the original; Z <= 0 is not checked.
     """
-    cam = cam[..., :9].to(X.dtype).unsqueeze(-2)
+    cam = intrinsics(cam).to(X.dtype).unsqueeze(-2)
     f, c, k, p = cam[..., 0:2], cam[..., 2:4], cam[..., 4:7], cam[..., 7:9]
     xy = torch.clamp(X[..., :2] / X[..., 2:3], -1, 1)
     r2 = (xy * xy).sum(dim=-1, keepdim=True)
@@ -99,7 +129,7 @@ def project_to_2d(X: torch.Tensor, cam: torch.Tensor) -> torch.Tensor:
 
 def world_to_screen(X_world: torch.Tensor, cam16: torch.Tensor) -> torch.Tensor:
     """World points (..., J, 3) -> normalised 2D (..., J, 2) with 16-value camera vectors (..., 16)."""
-    return project_to_2d(world_to_camera(X_world, cam16[..., 9:13], cam16[..., 13:16]), cam16)
+    return project_to_2d(to_camera_frame(X_world, cam16), cam16)
 
 
 # --------------------------------------------------------------------------- H36M calibration

@@ -3,6 +3,9 @@ object per evaluation, machine-readable), and the TensorBoard writer.
 
 Every line written to the two text files is also kept in memory, so a checkpoint can store them
 and ``--resume`` can rewrite both files exactly as they were at that checkpoint.
+
+Only rank 0 of a distributed run writes (docs/distributed.md#launch): the other ranks hold a
+:class:`NullRunLog` (the same lines in memory, no files) and a :class:`NullWriter`.
 """
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ import os
 import time
 from pathlib import Path
 
-from utils.io import atomic_write
+from utils.io import append_text, atomic_write
 
 LOG_HEADER = "epoch\tlr\terror_h36m_p1\terror_h36m_p2\terror_3dhp_p1\terror_3dhp_p2\tPCK\tAUC\t"
 
@@ -58,8 +61,7 @@ class RunLog:
     def text(self, line: str) -> None:
         for part in str(line).splitlines() or [""]:
             self.text_lines.append(part)
-            with open(self.run_dir / "log.txt", "a") as fh:
-                fh.write(part + "\n")
+            append_text(self.run_dir / "log.txt", part + "\n")
 
     def row(self, values: list) -> None:
         self.text(format_row(values))
@@ -67,11 +69,41 @@ class RunLog:
     def record(self, entry: dict) -> None:
         line = json.dumps(entry, sort_keys=True)
         self.json_lines.append(line)
-        with open(self.run_dir / "metrics.jsonl", "a") as fh:
-            fh.write(line + "\n")
+        append_text(self.run_dir / "metrics.jsonl", line + "\n")
 
     def state(self) -> dict:
         return {"text_lines": list(self.text_lines), "json_lines": list(self.json_lines)}
+
+
+class NullRunLog(RunLog):
+    """A non-main rank's RunLog: remembers the same lines as rank 0's (so ``state()`` matches)
+    but touches no file; ``run_dir`` may be None."""
+
+    def __init__(self, run_dir: Path | None = None, text_lines: list | None = None,
+                 json_lines: list | None = None) -> None:
+        self.run_dir = None if run_dir is None else Path(run_dir)
+        self.text_lines = list(text_lines or [])
+        self.json_lines = list(json_lines or [])
+
+    def text(self, line: str) -> None:
+        self.text_lines.extend(str(line).splitlines() or [""])
+
+    def record(self, entry: dict) -> None:
+        self.json_lines.append(json.dumps(entry, sort_keys=True))
+
+
+class NullWriter:
+    """A non-main rank's TensorBoard writer: any SummaryWriter method call is accepted and
+    ignored (add_scalar, add_image, add_figure, flush, close, ...)."""
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _ignore
+
+
+def _ignore(*args, **kwargs) -> None:
+    return None
 
 
 def summary_writer(run_dir: Path):

@@ -1,4 +1,4 @@
-"""Pose-error metrics (FACTS §9), batched over any leading shape.
+"""Pose-error metrics (docs/evaluation.md#metrics), batched over any leading shape.
 
 Poses are (..., J, 3) in metres or millimetres; errors come back in the same unit. The caller
 decides on root alignment (the evaluation makes both poses root-relative first).

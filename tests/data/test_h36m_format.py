@@ -1,13 +1,16 @@
 """data.h36m_format: projection against a hand-written formula, round trips, loader validation."""
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from data import h36m_format as fmt
+from tests.conftest import make_positions_3d
 from utils import skeleton
 from utils.io import DataError
 
@@ -26,7 +29,8 @@ def _rotation_matrix(q: np.ndarray) -> np.ndarray:
 
 
 def reference_pixels(X_world: np.ndarray, subject: str, slot: int) -> np.ndarray:
-    """FACTS §3.2-3.3 written out in float64 with the calibration in pixels and millimetres.
+    """docs/cameras.md#projection written out in float64 with the calibration in pixels and
+    millimetres.
 
     X_world (..., 3) metres -> (..., 2) distorted pixels. Independent of utils.camera: no
     quaternion product, no normalised intrinsics.
@@ -187,3 +191,90 @@ def test_file_names():
     assert fmt.file_2d("d", "cpn_ft_h36m_dbb") == Path("d/data_2d_h36m_cpn_ft_h36m_dbb.npz")
     assert fmt.file_3dhp("e") == Path("e/test_set/test_3dhp.npz")
     assert fmt.file_templates("e") == Path("e/bone_length_npy/hm36s15678_bl_templates.npy")
+
+
+# --------------------------------------------------------------------------- units
+def _metres_3d() -> dict:
+    return make_positions_3d(frames=4)
+
+
+def test_median_bone_length_of_a_hand_made_skeleton():
+    # every bone 0.3 m long (all pointing up), joints built from the root
+    bones = np.tile(np.array([0.0, 0.0, 0.3]), (2, 15, 1))
+    pose16 = skeleton.pose_from_bones(torch.from_numpy(bones), torch.zeros(2, 3)).numpy()
+    pose32 = np.zeros((2, 32, 3))
+    pose32[:, list(skeleton.H36M32_TO_16)] = pose16
+    assert fmt.median_bone_length([pose32]) == pytest.approx(0.3, abs=1e-12)
+
+
+def test_millimetre_and_centimetre_files_are_refused_naming_file_and_unit(tmp_path):
+    pos = _metres_3d()
+    fmt.save_positions_3d(tmp_path / "m.npz", pos)
+    assert sorted(fmt.load_positions_3d(tmp_path / "m.npz")) == sorted(pos)     # metres load
+    mm = {s: {a: p * 1000 for a, p in acts.items()} for s, acts in pos.items()}
+    fmt.save_positions_3d(tmp_path / "mm.npz", mm)
+    with pytest.raises(DataError) as err:
+        fmt.load_positions_3d(tmp_path / "mm.npz")
+    msg = str(err.value)
+    assert msg.startswith(f"{tmp_path / 'mm.npz'}: subject S1 has a median bone length of ")
+    assert "looks like millimetres; positions_3d must be in metres (divide by 1000)" in msg
+    cm = dict(pos, S9={a: p * 100 for a, p in pos["S9"].items()})   # one subject in centimetres
+    fmt.save_positions_3d(tmp_path / "cm.npz", cm)
+    with pytest.raises(DataError, match="subject S9 .* looks like centimetres.*divide by 100"):
+        fmt.load_positions_3d(tmp_path / "cm.npz")
+    tiny = {"S1": {"Walking 1": pos["S1"]["Walking 1"] / 1000}}
+    fmt.save_positions_3d(tmp_path / "km.npz", tiny)
+    with pytest.raises(DataError, match="looks like no known unit"):
+        fmt.load_positions_3d(tmp_path / "km.npz")
+
+
+# --------------------------------------------------------------------------- template files
+def test_template_record_describes_its_source_and_notices_changes(tmp_path):
+    src = tmp_path / "data_3d_h36m.npz"
+    fmt.save_positions_3d(src, _metres_3d())
+    out = fmt.file_templates(tmp_path / "extra")
+    templates = np.full((5, 15), 0.25, np.float32)
+    fmt.save_bone_templates(out, templates, made_from=src, kind="cache")
+    record = fmt.read_template_record(out)
+    assert fmt.template_record_path(out).name == "hm36s15678_bl_templates.source.json"
+    assert record == {"kind": "cache", "subjects": ["S1", "S5", "S6", "S7", "S8"],
+                      "source": {"path": str(src.resolve()), "size": src.stat().st_size,
+                                 "sha256": hashlib.sha256(src.read_bytes()).hexdigest()},
+                      "templates_sha256": hashlib.sha256(out.read_bytes()).hexdigest()}
+    assert fmt.template_source_change(record, src) is None
+    copy = tmp_path / "copy.npz"                                       # same bytes elsewhere
+    copy.write_bytes(src.read_bytes())
+    assert fmt.template_source_change(record, copy) is None
+    other = tmp_path / "other.npz"
+    fmt.save_positions_3d(other, {s: {a: p * 1.1 for a, p in acts.items()}
+                                  for s, acts in _metres_3d().items()})
+    assert fmt.template_source_change(record, other) == \
+        f"it was made from {src.resolve()}, whose content differs from {other.resolve()}"
+    assert "subjects ['S1']" in fmt.template_source_change(dict(record, subjects=["S1"]), src)
+    # a replaced .npy no longer matches its record; without a record there is none
+    np.save(out, templates * 2)
+    assert fmt.read_template_record(out) is None
+    fmt.save_bone_templates(out, templates)                            # no made_from: no record
+    assert fmt.read_template_record(out) is None
+    fmt.template_record_path(out).write_text("{ torn")
+    assert fmt.read_template_record(out) is None
+    with pytest.raises(ValueError, match="kind"):
+        fmt.template_record(out, src, "mine")
+
+
+def test_corrupt_template_file_is_one_line(tmp_path):
+    path = fmt.file_templates(tmp_path)
+    path.parent.mkdir(parents=True)
+    for content in (b"\x93NUMPY garbage", b"", np.array([{"a": 1}], dtype=object)):
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            np.save(path, content, allow_pickle=True)
+        with pytest.raises(DataError) as err:
+            fmt.load_bone_templates(path)
+        msg = str(err.value)
+        assert msg.startswith(f"cannot read {path} as an .npy file (") and "\n" not in msg
+        assert "prepare_bone_templates.py" in msg
+    np.save(path, np.ones((5, 14), np.float32))
+    with pytest.raises(DataError, match=r"expected 5x15 positive finite bone lengths"):
+        fmt.load_bone_templates(path)

@@ -1,8 +1,6 @@
 """data/prepare_data_2d_h36m_detections.py on tiny VideoPose3D / EvoSkeleton files in their real layouts."""
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -65,17 +63,15 @@ def load(path: Path) -> tuple[dict, dict, list]:
         return z["positions_2d"].item(), z["metadata"].item(), sorted(z.files)
 
 
-def test_converts_all_three_sources_as_a_user_runs_it(tmp_path):
+def test_converts_all_three_sources_as_a_user_runs_it(tmp_path, run_script):
     data_3d = make_3d(tmp_path / "data_3d_h36m.npz")
     cpn = make_videopose3d(tmp_path / "downloads_cpn.npz")
     detectron = make_videopose3d(tmp_path / "downloads_detectron.npz", channels=3)  # with confidence
     hr_train, hr_test = make_hr(tmp_path)
     cwd = tmp_path / "data"
     cwd.mkdir()
-    res = subprocess.run([sys.executable, str(SCRIPT), "--data-3d", str(data_3d), "--cpn", str(cpn),
-                          "--detectron", str(detectron), "--hr-train", str(hr_train),
-                          "--hr-test", str(hr_test)],
-                         cwd=cwd, capture_output=True, text=True, timeout=120)
+    res = run_script(SCRIPT, "--data-3d", str(data_3d), "--cpn", str(cpn), "--detectron",
+                     str(detectron), "--hr-train", str(hr_train), "--hr-test", str(hr_test), cwd=cwd)
     assert res.returncode == 0, res.stderr
     assert "ignored 1 sequence(s)" in res.stdout and "S1/Extra 1" in res.stdout
 
@@ -100,69 +96,62 @@ def test_converts_all_three_sources_as_a_user_runs_it(tmp_path):
         fmt.load_positions_2d(cwd / f"data_2d_h36m_{name}.npz")    # the loader accepts the result
 
 
-def _error(capsys, argv: list[str]) -> str:
-    assert det.main(argv) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: ") and err.count("\n") == 1
-    return err
-
-
-def test_bad_inputs_give_one_clear_error(tmp_path, capsys):
+def test_bad_inputs_give_one_clear_error(tmp_path, cli_error):
     data_3d = make_3d(tmp_path / "data_3d_h36m.npz")
     base = ["--data-3d", str(data_3d), "--output-dir", str(tmp_path / "out")]
 
     short = make_videopose3d(tmp_path / "short.npz", lengths={"S1": {"Walking 1": 2, "Eating 2": 3},
                                                               "S9": {"Posing": 5, "Photo 1": 2}})
-    err = _error(capsys, [*base, "--cpn", str(short)])
+    err = cli_error(det.main, [*base, "--cpn", str(short)])
     assert str(short) in err and "S1/Walking 1 camera 0 has 2 frames; expected at least 4" in err
 
     no_action = make_videopose3d(tmp_path / "no_action.npz", lengths={"S1": {"Walking 1": 4, "Eating 2": 3},
                                                                       "S9": {"Posing": 5}})
-    err = _error(capsys, [*base, "--detectron", str(no_action)])
+    err = cli_error(det.main, [*base, "--detectron", str(no_action)])
     assert str(no_action) in err and "S9/Photo 1" in err and "missing" in err
 
     no_subject = make_videopose3d(tmp_path / "no_subject.npz",
                                   lengths={"S1": {"Walking 1": 4, "Eating 2": 3}})
-    assert "subject S9 missing" in _error(capsys, [*base, "--cpn", str(no_subject)])
+    assert "subject S9 missing" in cli_error(det.main, [*base, "--cpn", str(no_subject)])
 
     sixteen = make_videopose3d(tmp_path / "sixteen.npz", joints=16)
-    err = _error(capsys, [*base, "--cpn", str(sixteen)])
+    err = cli_error(det.main, [*base, "--cpn", str(sixteen)])
     assert str(sixteen) in err and "expected (N, 17, 2)" in err and "already converted" in err
 
     nan = tmp_path / "nan.npz"
     views = [np.zeros((4, 17, 2)) for _ in range(4)]
     views[1][2, 3, 0] = np.nan
     np.savez(nan, positions_2d=np.array({"S1": {"Walking 1": views}}, dtype=object))
-    err = _error(capsys, [*base, "--cpn", str(nan)])
+    err = cli_error(det.main, [*base, "--cpn", str(nan)])
     assert str(nan) in err and "S1/Walking 1 camera 1 contains NaN" in err
 
-    err = _error(capsys, [*base, "--cpn", str(tmp_path / "data_2d_h36m_cpn_ft_h36m_dbb.npz")])
+    err = cli_error(det.main, [*base, "--cpn", str(tmp_path / "data_2d_h36m_cpn_ft_h36m_dbb.npz")])
     assert "missing file" in err
     assert "dl.fbaipublicfiles.com/video-pose-3d/data_2d_h36m_cpn_ft_h36m_dbb.npz" in err
 
-    err = _error(capsys, ["--data-3d", str(tmp_path / "none.npz"), "--cpn", str(short),
+    err = cli_error(det.main, ["--data-3d", str(tmp_path / "none.npz"), "--cpn", str(short),
                           "--output-dir", str(tmp_path / "out")])
     assert "missing file" in err and "prepare_data_h36m.py" in err
 
     hr_dir = tmp_path / "hr"
     hr_dir.mkdir()
     hr_train, hr_test = make_hr(hr_dir, drop=(9, "Posing", "60457274"))
-    err = _error(capsys, [*base, "--hr-train", str(hr_train), "--hr-test", str(hr_test)])
+    err = cli_error(det.main, [*base, "--hr-train", str(hr_train), "--hr-test", str(hr_test)])
     assert "S9/Posing camera 60457274 is missing" in err and "twoDPose_HRN_test.npy" in err
 
     bad_key = tmp_path / "bad_key.npy"
     np.save(bad_key, {("S1", "Walking 1"): np.zeros((2, 64))}, allow_pickle=True)
-    err = _error(capsys, [*base, "--hr-train", str(bad_key), "--hr-test", str(hr_test)])
+    err = cli_error(det.main, [*base, "--hr-train", str(bad_key), "--hr-test", str(hr_test)])
     assert str(bad_key) in err and "'<Action>.<camera id>.h5'" in err
 
     assert not (tmp_path / "out").exists()
 
 
-def test_in_place_conversion_needs_force(tmp_path, capsys):
+def test_in_place_conversion_needs_force(tmp_path, cli_error):
     data_3d = make_3d(tmp_path / "data_3d_h36m.npz")
     cpn = make_videopose3d(tmp_path / "data_2d_h36m_cpn_ft_h36m_dbb.npz")
     argv = ["--data-3d", str(data_3d), "--cpn", str(cpn), "--output-dir", str(tmp_path)]
-    assert "is both input and output" in _error(capsys, argv)
+    assert "is both input and output" in cli_error(det.main, argv)
     assert det.main([*argv, "--force"]) == 0
     assert fmt.load_positions_2d(cpn)["S1"]["Walking 1"][0].shape == (4, 16, 2)
 

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import io
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -72,11 +70,6 @@ def write_mat_v73(path: Path, mm: np.ndarray) -> None:
         fh.write(header)
 
 
-def run_script(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(SCRIPT), *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=120)
-
-
 def check_outputs(out_dir: Path, expected_mm: dict) -> None:
     """Keys, nesting, dtypes and units of both files, and 2D = projection of the 3D."""
     with np.load(out_dir / "data_3d_h36m.npz", allow_pickle=True) as z:
@@ -104,7 +97,7 @@ def check_outputs(out_dir: Path, expected_mm: dict) -> None:
 
 
 # --------------------------------------------------------------------------- tests
-def test_from_archive_as_a_user_runs_it(tmp_path):
+def test_from_archive_as_a_user_runs_it(tmp_path, run_script):
     rng = np.random.default_rng(0)
     mm = {("S1", "Directions 1"): poses_mm(rng, 5), ("S1", "WalkDog 1"): poses_mm(rng, 3),
           ("S11", "Directions 1"): poses_mm(rng, 4), ("S11", "Directions"): poses_mm(rng, 2)}
@@ -113,7 +106,7 @@ def test_from_archive_as_a_user_runs_it(tmp_path):
     cwd = tmp_path / "data"
     cwd.mkdir()
 
-    res = run_script("--from-archive", str(archive), cwd=cwd)     # default --output-dir: the cwd
+    res = run_script(SCRIPT, "--from-archive", str(archive), cwd=cwd)     # default --output-dir: the cwd
     assert res.returncode == 0, res.stderr
     expected = {k: v for k, v in mm.items() if k != ("S11", "Directions")}   # corrupted video skipped
     check_outputs(cwd, expected)
@@ -128,25 +121,27 @@ def test_from_archive_as_a_user_runs_it(tmp_path):
 
     # A second run refuses to overwrite: one line on stderr, exit 2, files untouched.
     stamp = (cwd / "data_3d_h36m.npz").stat().st_mtime_ns
-    again = run_script("--from-archive", str(archive), cwd=cwd)
+    again = run_script(SCRIPT, "--from-archive", str(archive), cwd=cwd)
     assert again.returncode == 2
     assert again.stderr.count("\n") == 1 and "Traceback" not in again.stderr
     assert "already exists" in again.stderr and "--force" in again.stderr
     assert (cwd / "data_3d_h36m.npz").stat().st_mtime_ns == stamp
 
 
-def test_force_overwrites(tmp_path, capsys):
+def test_force_overwrites(tmp_path, capsys, cli_error):
     rng = np.random.default_rng(1)
     archive = make_archive(tmp_path / "h36m.zip", {("S9", "Posing 1"): archive_layout(poses_mm(rng, 2))})
     out = tmp_path / "out"
     assert prep.main(["--from-archive", str(archive), "--output-dir", str(out)]) == 0
-    assert prep.main(["--from-archive", str(archive), "--output-dir", str(out)]) == 2
+    capsys.readouterr()                        # the partial-archive warning of the first run
+    assert "already exists" in cli_error(prep.main, ["--from-archive", str(archive), "--output-dir",
+                                                     str(out)])
     assert prep.main(["--from-archive", str(archive), "--output-dir", str(out), "--force"]) == 0
     assert fmt.load_positions_3d(out / "data_3d_h36m.npz")["S9"]["Posing 1"].shape == (2, 32, 3)
     assert not list(out.glob(".*.tmp"))        # atomic writes leave no temporary files behind
 
 
-def test_from_source_as_a_user_runs_it(tmp_path):
+def test_from_source_as_a_user_runs_it(tmp_path, run_script):
     rng = np.random.default_rng(2)
     root = tmp_path / "h36m_source"
     files = {("S1", "TakingPhoto 1", write_mat_v5): poses_mm(rng, 4),
@@ -161,7 +156,7 @@ def test_from_source_as_a_user_runs_it(tmp_path):
     cwd = tmp_path / "elsewhere"
     cwd.mkdir()
 
-    res = run_script("--from-source", str(root), "--output-dir", str(out), cwd=cwd)
+    res = run_script(SCRIPT, "--from-source", str(root), "--output-dir", str(out), cwd=cwd)
     assert res.returncode == 0, res.stderr
     renamed = {"TakingPhoto 1": "Photo 1", "WalkingDog": "WalkDog"}
     expected = {(s, renamed.get(a, a)): mm for (s, a, _), mm in files.items()
@@ -170,34 +165,27 @@ def test_from_source_as_a_user_runs_it(tmp_path):
     assert not (cwd / "data_3d_h36m.npz").exists()
 
 
-def _error(capsys, argv: list[str]) -> str:
-    assert prep.main(argv) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: ") and err.count("\n") == 1
-    return err
-
-
-def test_bad_inputs_give_one_clear_error(tmp_path, capsys):
+def test_bad_inputs_give_one_clear_error(tmp_path, cli_error):
     out = ["--output-dir", str(tmp_path / "out")]
     rng = np.random.default_rng(3)
 
-    err = _error(capsys, ["--from-archive", str(tmp_path / "nowhere.zip"), *out])
+    err = cli_error(prep.main, ["--from-archive", str(tmp_path / "nowhere.zip"), *out])
     assert "missing file" in err and "nowhere.zip" in err and "h36m.zip" in err
 
     (tmp_path / "junk.zip").write_bytes(b"not a zip")
-    assert "cannot read" in _error(capsys, ["--from-archive", str(tmp_path / "junk.zip"), *out])
+    assert "cannot read" in cli_error(prep.main, ["--from-archive", str(tmp_path / "junk.zip"), *out])
 
     empty = make_archive(tmp_path / "empty.zip", {}, extra={"h36m/readme.txt": b"hi"})
-    assert "no usable sequence" in _error(capsys, ["--from-archive", str(empty), *out])
+    assert "no usable sequence" in cli_error(prep.main, ["--from-archive", str(empty), *out])
 
     transposed = make_archive(tmp_path / "t.zip", {("S1", "Eating 1"): poses_mm(rng, 4).reshape(4, 96)})
-    err = _error(capsys, ["--from-archive", str(transposed), *out])
+    err = cli_error(prep.main, ["--from-archive", str(transposed), *out])
     assert "S1/MyPoses/3D_positions/Eating 1.h5" in err and "expected (96, N)" in err
 
     bad = archive_layout(poses_mm(rng, 4))
     bad[5, 2] = np.nan
     nan = make_archive(tmp_path / "nan.zip", {("S5", "Eating 1"): bad})
-    err = _error(capsys, ["--from-archive", str(nan), *out])
+    err = cli_error(prep.main, ["--from-archive", str(nan), *out])
     assert "S5/MyPoses/3D_positions/Eating 1.h5" in err and "NaN" in err
 
     buf = io.BytesIO()
@@ -205,15 +193,15 @@ def test_bad_inputs_give_one_clear_error(tmp_path, capsys):
         hf.create_dataset("positions", data=np.zeros((96, 2)))
     wrong_key = make_archive(tmp_path / "k.zip", {},
                              {"h36m/S6/MyPoses/3D_positions/Eating 1.h5": buf.getvalue()})
-    assert "no dataset '3D_positions'" in _error(capsys, ["--from-archive", str(wrong_key), *out])
+    assert "no dataset '3D_positions'" in cli_error(prep.main, ["--from-archive", str(wrong_key), *out])
 
-    err = _error(capsys, ["--from-source", str(tmp_path / "no_dir"), *out])
+    err = cli_error(prep.main, ["--from-source", str(tmp_path / "no_dir"), *out])
     assert "not a directory" in err and "D3_Positions" in err
 
     folder = tmp_path / "src" / "S7" / "MyPoseFeatures" / "D3_Positions"
     folder.mkdir(parents=True)
     write_mat_v5(folder / "Eating 1.cdf.mat", poses_mm(rng, 2)[:, :31])   # (N, 93) is not (N, 96)
-    assert "expected (N, 96)" in _error(capsys, ["--from-source", str(tmp_path / "src"), *out])
+    assert "expected (N, 96)" in cli_error(prep.main, ["--from-source", str(tmp_path / "src"), *out])
     assert not (tmp_path / "out").exists()     # nothing was written by any failed run
 
 

@@ -12,15 +12,15 @@ import pytest
 
 from data import h36m_format as fmt
 from data import prepare_data_synthetic as prep
-from data.synthetic_motion import H36M_ACTIONS, STATIC_FEET_ACTIONS
+from data.synthetic_h36m_actions import H36M_ACTIONS, STATIC_FEET_ACTIONS
 from data.synthetic_skeleton import subject_body
 from utils.io import DataError
 
 CAMERA_JSON = Path(__file__).resolve().parents[2] / "utils" / "h36m_cameras.json"
 DHP_JSON = Path(__file__).resolve().parents[2] / "utils" / "mpi_inf_3dhp_test_cameras.json"
 
-# FACTS §2.6, typed in again (template order), rows S1 S5 S6 S7 S8.
-FACTS_TEMPLATES = np.array([[float(v) for v in row.split()] for row in """
+# docs/data_formats.md#bone-templates, typed in again (template order), rows S1 S5 S6 S7 S8.
+PUBLISHED_TEMPLATES = np.array([[float(v) for v in row.split()] for row in """
 0.1329 0.4429 0.4542 0.1329 0.4429 0.4542 0.2335 0.2571 0.1819 0.1510 0.2789 0.2517 0.1510 0.2789 0.2517
 0.1193 0.4283 0.4424 0.1193 0.4283 0.4424 0.2243 0.2541 0.1662 0.1431 0.2646 0.2486 0.1431 0.2646 0.2486
 0.1426 0.4866 0.4615 0.1426 0.4866 0.4615 0.2622 0.2600 0.1925 0.1494 0.3010 0.2579 0.1494 0.3010 0.2579
@@ -94,8 +94,8 @@ def test_bone_lengths_match_the_templates(loaded):
     for row, s in enumerate(fmt.TEMPLATE_SUBJECTS):
         p16 = np.concatenate([fmt.reduce_to_16(p) for p in loaded["3d"][s].values()])
         lengths = _lengths(p16.astype(np.float64))
-        assert np.abs(lengths - FACTS_TEMPLATES[row]).max() < 1e-3, s
-    assert np.abs(loaded["templates"] - FACTS_TEMPLATES).max() < 1e-3
+        assert np.abs(lengths - PUBLISHED_TEMPLATES[row]).max() < 1e-3, s
+    assert np.abs(loaded["templates"] - PUBLISHED_TEMPLATES).max() < 1e-3
     for s in ("S9", "S11"):                                       # constant per subject
         p16 = np.concatenate([fmt.reduce_to_16(p) for p in loaded["3d"][s].values()])
         assert np.ptp(_lengths(p16.astype(np.float64)), axis=0).max() < 1e-5
@@ -103,7 +103,8 @@ def test_bone_lengths_match_the_templates(loaded):
 
 # --------------------------------------------------------------------------- 2D
 def _pixels(X: np.ndarray, subject: str, slot: int) -> np.ndarray:
-    """FACTS §3.2-3.3 written out with the pixel calibration (independent of utils.camera)."""
+    """docs/cameras.md#projection written out with the pixel calibration (independent of
+    utils.camera)."""
     cams = json.loads(CAMERA_JSON.read_text())
     intr, ext = cams["intrinsics"][slot], cams["extrinsics"][subject][slot]
     w, x, y, z = ext["orientation"]
@@ -280,12 +281,10 @@ def test_ensure_reuses_rebuilds_and_refuses_foreign_folders(built, tmp_path):
         prep.ensure_synthetic_dataset(d, 0, "huge", log=logs.append)
 
 
-def test_cli_refuses_other_manifest_without_force(built, capsys):
+def test_cli_refuses_other_manifest_without_force(built, capsys, cli_error):
     out, _ = built
     assert prep.main(["--output-dir", str(out), "--seed", "0", "--size", "small"]) == 0
     assert "nothing to do" in capsys.readouterr().out
-    assert prep.main(["--output-dir", str(out), "--seed", "7", "--size", "small"]) == 2
-    err = capsys.readouterr().err
-    assert "--force" in err and err.count("\n") == 1
-    assert prep.main(["--output-dir", str(out), "--size", "0"]) == 2
+    assert "--force" in cli_error(prep.main, ["--output-dir", str(out), "--seed", "7", "--size", "small"])
+    assert "--size" in cli_error(prep.main, ["--output-dir", str(out), "--size", "0"])
     assert json.loads((out / "manifest.json").read_text())["seed"] == 0

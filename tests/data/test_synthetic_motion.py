@@ -1,4 +1,5 @@
-"""data.synthetic_motion: per-action clips are deterministic, planted feet stay put, gaits
+"""The synthetic motion model (data/synthetic_motion.py, synthetic_h36m_actions.py,
+synthetic_dhp_world.py): per-action clips are deterministic, planted feet stay put, gaits
 alternate, arms stay out of the torso, and the 3DHP-like activities do what they claim."""
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import pytest
 
 from data import synthetic_motion as mo
 from data import synthetic_skeleton as sk
+from data.synthetic_dhp_world import DHP_ACTIVITIES, dhp_clip
+from data.synthetic_h36m_actions import (H36M_ACTIONS, STATIC_FEET_ACTIONS, WALKING_ACTIONS,
+                                         h36m_clip)
 
 FRAMES = 60
 
@@ -15,11 +19,11 @@ def _clip(action: str, seed: int = 0, subject: str = "S5"):
     body = sk.subject_body(subject)
     rng = np.random.default_rng(seed)
     style = mo.subject_style(rng)
-    track = mo.h36m_clip(action, body, style, rng, FRAMES)
+    track = h36m_clip(action, body, style, rng, FRAMES)
     return body, track, sk.forward_kinematics(track, body).joints
 
 
-@pytest.mark.parametrize("action", mo.H36M_ACTIONS)
+@pytest.mark.parametrize("action", H36M_ACTIONS)
 def test_action_clip_is_plausible(action):
     body, track, j = _clip(action)
     assert j.shape == (FRAMES, 16, 3) and np.isfinite(j).all()
@@ -32,7 +36,7 @@ def test_action_clip_is_plausible(action):
     assert (sk.arm_torso_clearance(j) >= mo.TORSO_CLEARANCE - 1e-9).all()
     assert (track.angles >= sk.LIMITS[:, 0]).all() and (track.angles <= sk.LIMITS[:, 1]).all()
     assert (j[..., 2] > 0).all()
-    if action in mo.STATIC_FEET_ACTIONS:
+    if action in STATIC_FEET_ACTIONS:
         assert track.planted.all()
 
 
@@ -44,13 +48,13 @@ def test_same_generator_state_same_clip_and_seeds_differ():
     assert np.abs(a - c).max() > 0.05
 
 
-@pytest.mark.parametrize("action", mo.WALKING_ACTIONS)
+@pytest.mark.parametrize("action", WALKING_ACTIONS)
 def test_walking_gait_alternates_and_moves(action):
     body, track, j = _clip(action, seed=1, subject="S9")
     frames = 200
     rng = np.random.default_rng(1)
     style = mo.subject_style(rng)
-    track = mo.h36m_clip(action, body, style, rng, frames)
+    track = h36m_clip(action, body, style, rng, frames)
     j = sk.forward_kinematics(track, body).joints
     assert track.planted.any(axis=1).all()                           # never airborne
     for side in (0, 1):
@@ -71,18 +75,18 @@ def test_unknown_names_raise():
     body = sk.subject_body("S1")
     rng = np.random.default_rng(0)
     with pytest.raises(ValueError, match="unknown action"):
-        mo.h36m_clip("Dancing", body, mo.subject_style(rng), rng, 4)
+        h36m_clip("Dancing", body, mo.subject_style(rng), rng, 4)
     with pytest.raises(ValueError, match="unknown 3DHP-like activity"):
-        mo.dhp_clip("swimming", body, rng, 4)
+        dhp_clip("swimming", body, rng, 4)
 
 
 def _dhp(activity, seed=0, frames=40):
     body = sk.random_body(np.random.default_rng(100 + seed))
-    track = mo.dhp_clip(activity, body, np.random.default_rng(seed), frames, stride=5)
+    track = dhp_clip(activity, body, np.random.default_rng(seed), frames, stride=5)
     return body, track, sk.forward_kinematics(track, body).joints
 
 
-@pytest.mark.parametrize("activity", mo.DHP_ACTIVITIES)
+@pytest.mark.parametrize("activity", DHP_ACTIVITIES)
 def test_dhp_activities_keep_bones_and_clearance(activity):
     body, track, j = _dhp(activity)
     lengths = np.linalg.norm(j[:, 1:] - j[:, list(sk.skeleton.PARENTS[1:])], axis=-1)

@@ -1,6 +1,7 @@
 """data_extra/prepare_bone_templates.py: the 5x15 template file from a tiny data_3d_h36m.npz."""
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 from pathlib import Path
@@ -101,3 +102,25 @@ def test_refuses_to_overwrite_and_default_output_dir(tmp_path, capsys):
     assert "already exists" in _error(capsys, argv)
     assert prep.main([*argv, "--force"]) == 0
     assert prep.parse_args(["--input", "x.npz"]).output_dir == REPO / "data_extra"
+
+
+def test_the_prepared_file_records_its_input(tmp_path, capsys):
+    make_3d(tmp_path / "in.npz")
+    argv = ["--input", str(tmp_path / "in.npz"), "--output-dir", str(tmp_path / "extra")]
+    assert prep.main(argv) == 0
+    out = fmt.file_templates(tmp_path / "extra")
+    assert "hm36s15678_bl_templates.source.json" in capsys.readouterr().out
+    record = fmt.read_template_record(out)
+    assert record["kind"] == "prepared" and record["subjects"] == list(SUBJECTS)
+    assert record["source"]["sha256"] == hashlib.sha256((tmp_path / "in.npz").read_bytes()).hexdigest()
+    assert fmt.template_source_change(record, tmp_path / "in.npz") is None
+
+
+def test_a_millimetre_input_is_refused(tmp_path, capsys):
+    make_3d(tmp_path / "in.npz")
+    metres = fmt.load_positions_3d(tmp_path / "in.npz")
+    fmt.save_positions_3d(tmp_path / "mm.npz", {s: {a: p * 1000 for a, p in acts.items()}
+                                                for s, acts in metres.items()})
+    err = _error(capsys, ["--input", str(tmp_path / "mm.npz"), "--output-dir", str(tmp_path / "o")])
+    assert str(tmp_path / "mm.npz") in err and "millimetres" in err
+    assert not (tmp_path / "o").exists()

@@ -1,8 +1,6 @@
 """data_extra/prepare_data_3dhp.py on a tiny file in SPIN's mpi_inf_3dhp_valid.npz layout."""
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +10,8 @@ from data_extra import prepare_data_3dhp as prep
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "data_extra" / "prepare_data_3dhp.py"
-# SPIN's 24-joint slots of the 16 project joints (FACTS §2.4), written out independently.
+# SPIN's 24-joint slots of the 16 project joints (docs/data_formats.md#3dhp), written out
+# independently.
 SLOTS = [14, 2, 1, 0, 3, 4, 5, 16, 12, 18, 9, 10, 11, 8, 7, 6]
 SPIN_FILLED = [14, 3, 4, 5, 2, 1, 0, 16, 12, 17, 18, 9, 10, 11, 8, 7, 6]   # the 17 slots SPIN fills
 ROWS_TS = [1, 1, 4, 5, 5, 6]
@@ -41,13 +40,13 @@ def make_spin(path: Path, rows_ts: list[int] = ROWS_TS, **override) -> dict:
     return arrays
 
 
-def test_prepares_test_set_as_a_user_runs_it(tmp_path):
+def test_prepares_test_set_as_a_user_runs_it(tmp_path, run_script):
     spin = make_spin(tmp_path / "mpi_inf_3dhp_valid.npz")
     out_dir = tmp_path / "data_extra"
     cwd = tmp_path / "elsewhere"
     cwd.mkdir()
-    res = subprocess.run([sys.executable, str(SCRIPT), "--input", str(tmp_path / "mpi_inf_3dhp_valid.npz"),
-                          "--output-dir", str(out_dir)], cwd=cwd, capture_output=True, text=True, timeout=120)
+    res = run_script(SCRIPT, "--input", str(tmp_path / "mpi_inf_3dhp_valid.npz"), "--output-dir",
+                     str(out_dir), cwd=cwd)
     assert res.returncode == 0, res.stderr
     assert "6 rows; SPIN's test file has 2929" in res.stderr
     out = out_dir / "test_set" / "test_3dhp.npz"
@@ -88,16 +87,9 @@ def test_invisible_joints_are_zeroed_in_2d(tmp_path):
     assert np.all(data["pose2d"][1, 12] != 0)
 
 
-def _error(capsys, argv: list[str]) -> str:
-    assert prep.main(argv) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: ") and err.count("\n") == 1
-    return err
-
-
-def test_bad_inputs_give_one_clear_error(tmp_path, capsys):
+def test_bad_inputs_give_one_clear_error(tmp_path, cli_error):
     out = ["--output-dir", str(tmp_path / "out")]
-    err = _error(capsys, ["--input", str(tmp_path / "mpi_inf_3dhp_valid.npz"), *out])
+    err = cli_error(prep.main, ["--input", str(tmp_path / "mpi_inf_3dhp_valid.npz"), *out])
     assert "missing file" in err and "SPIN" in err and "mpi_inf_3dhp_valid.npz" in err
 
     cases = {
@@ -112,21 +104,21 @@ def test_bad_inputs_give_one_clear_error(tmp_path, capsys):
     }
     for name, (override, expected) in cases.items():
         make_spin(tmp_path / name, **override)
-        err = _error(capsys, ["--input", str(tmp_path / name), *out])
+        err = cli_error(prep.main, ["--input", str(tmp_path / name), *out])
         assert str(tmp_path / name) in err and expected in err, (name, err)
 
     no_s = tmp_path / "no_s.npz"
     np.savez(no_s, imgname=np.array(["TS1/a.jpg"]), part=np.zeros((1, 24, 3)))
-    err = _error(capsys, ["--input", str(no_s), *out])
+    err = cli_error(prep.main, ["--input", str(no_s), *out])
     assert str(no_s) in err and "no key(s) ['S']" in err
     assert not (tmp_path / "out").exists()
 
 
-def test_refuses_to_overwrite_and_default_output_dir(tmp_path, capsys):
+def test_refuses_to_overwrite_and_default_output_dir(tmp_path, capsys, cli_error):
     make_spin(tmp_path / "in.npz")
     argv = ["--input", str(tmp_path / "in.npz"), "--output-dir", str(tmp_path)]
     assert prep.main(argv) == 0
     capsys.readouterr()
-    assert "already exists" in _error(capsys, argv)
+    assert "already exists" in cli_error(prep.main, argv)
     assert prep.main([*argv, "--force"]) == 0
     assert prep.parse_args(["--input", "x.npz"]).output_dir == REPO / "data_extra"

@@ -56,7 +56,7 @@ def make_pose_set(n: int, seed: int = 0) -> PoseSet:
 
 
 def make_args(**overrides) -> argparse.Namespace:
-    """FACTS §13 flags with tiny networks and batches."""
+    """The original's flags (docs/training.md#flags) with tiny networks and batches."""
     values = dict(lr_g=1e-3, lr_d=1e-3, df=2, GAN_LAMBDA=10, GAN_3d_loss_weight=1.0,
                   GAN_2d_loss_weight=0.2, Gen_DenseDim=16, Dis_DenseDim_3D=16, Dis_DenseDim_2D=16,
                   GAN_OUTPUT_DIM=35, flip_GAN_model_input=True, whether_use_RT=True,

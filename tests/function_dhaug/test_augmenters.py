@@ -19,14 +19,6 @@ def test_method_selects_the_augmenter(train_set, templates, camera_table):
     assert _build(train_set, templates, camera_table, data_enhancement_method="NO_enhance") is None
 
 
-@pytest.mark.parametrize("flags, word", [({"GAN_OUTPUT_DIM": 34}, "--GAN_OUTPUT_DIM"),
-                                         ({"data_enhancement_method": "gan"},
-                                          "--data_enhancement_method")])
-def test_bad_flags_raise_data_error(train_set, templates, camera_table, flags, word):
-    with pytest.raises(DataError, match=word):
-        _build(train_set, templates, camera_table, **flags)
-
-
 def test_bad_inputs_raise_data_error(train_set, templates, camera_table):
     with pytest.raises(DataError, match="templates"):
         _build(train_set, templates[:, :14], camera_table)

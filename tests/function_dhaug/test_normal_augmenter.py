@@ -94,9 +94,3 @@ def test_pictures(tmp_path, train_set, templates, camera_table):
     aug.run_epoch(0)
     paths = aug.write_pictures(0, tmp_path)
     assert len(paths) == 2 and all(p.read_bytes()[:4] == b"\x89PNG" for p in paths)
-
-
-def test_bad_count_raises(train_set, templates, camera_table):
-    from utils.io import DataError
-    with pytest.raises(DataError, match="--generator_whole_number"):
-        _augmenter(train_set, templates, camera_table, generator_whole_number=0)

@@ -6,7 +6,6 @@ import torch
 
 from models import bone_scaling as S
 from utils import skeleton
-from utils.io import DataError
 
 
 def test_different_factors_range_and_grid():
@@ -28,7 +27,7 @@ def test_draws_are_reproducible_and_mode_checked():
     a = S.sample_scale_factors((10,), "different", torch.Generator().manual_seed(2))
     b = S.sample_scale_factors((10,), "different", torch.Generator().manual_seed(2))
     torch.testing.assert_close(a, b)
-    with pytest.raises(DataError, match="--bone_len_scaler"):
+    with pytest.raises(ValueError, match="bone scaling mode"):
         S.sample_scale_factors((1,), "random", torch.Generator())
 
 

@@ -14,7 +14,7 @@ F64 = torch.float64
 DEFAULT = torch.tensor(T.DEFAULT_BONE_LENGTHS, dtype=F64)
 ZERO3 = torch.zeros(3, dtype=F64)
 
-# FACTS §4.5: all angles 0, DH-table default lengths.
+# docs/dh_model.md#dh-tables: all angles 0, DH-table default lengths.
 REST = torch.tensor([
     [0, 0, 0], [0.25, 0, 0], [0.25, 0, -0.6], [0.25, 0, -1.1], [-0.25, 0, 0], [-0.25, 0, -0.6],
     [-0.25, 0, -1.1], [0, 0, 0.25], [0, 0, 0.45], [0, 0, 0.6], [-0.3, 0, 0.45], [-0.3, 0, 0.05],

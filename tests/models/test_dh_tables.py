@@ -10,7 +10,8 @@ from utils import skeleton
 
 
 def test_link_transform_matches_the_modified_dh_matrix():
-    # alpha = -90, a = 0.3, d = 0.2, theta = 30 degrees, written out from FACTS §4.1.
+    # alpha = -90, a = 0.3, d = 0.2, theta = 30 degrees, written out from
+    # docs/dh_model.md#link-transform.
     c, s = math.cos(math.radians(30)), math.sin(math.radians(30))
     ca, sa = 0.0, -1.0
     expected = torch.tensor([
@@ -56,7 +57,8 @@ def test_every_bone_fills_one_parameter_with_the_documented_sign():
     body_a, body_d = params[2]
     rarm_a, _ = params[3]
     larm_a, _ = params[4]
-    # FACTS §4.3 with FK bone indices: b5 right hip, b4 left hip, b9 right shoulder, ...
+    # docs/dh_model.md#dh-tables with FK bone indices: b5 right hip, b4 left hip,
+    # b9 right shoulder, ...
     assert rleg_a.tolist() == [6, 0, 0, 4, 2]
     assert lleg_a.tolist() == [-5, 0, 0, 3, 1]
     assert body_d.tolist() == [0, 0, 0, 7, 0, 0, 8, 0, 0, 0, 0, 0, 0]

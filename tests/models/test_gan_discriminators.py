@@ -5,7 +5,7 @@ from torch.nn import functional as F
 from models.gan_discriminators import COSINE_PAIRS, Critic2D, Critic3D, bone_features
 from utils.skeleton import bone_vectors
 
-# Rest pose of the DH model with its default lengths (FACTS §4.5).
+# Rest pose of the DH model with its default lengths (docs/dh_model.md#dh-tables).
 REST = torch.tensor([
     [0, 0, 0], [0.25, 0, 0], [0.25, 0, -0.6], [0.25, 0, -1.1], [-0.25, 0, 0], [-0.25, 0, -0.6],
     [-0.25, 0, -1.1], [0, 0, 0.25], [0, 0, 0.45], [0, 0, 0.6], [-0.3, 0, 0.45], [-0.3, 0, 0.05],

@@ -2,7 +2,8 @@ import pytest
 import torch
 
 from models.dh_tables import DEFAULT_BONE_LENGTHS, DOF_TABLE
-from models.gan_generator import OUTPUT_DIM, PoseGenerator, ResBlock
+from models.blocks import ResBlock
+from models.gan_generator import OUTPUT_DIM, PoseGenerator
 from utils.camera import h36m_camera_vector16, project_to_2d, world_to_camera
 from utils.skeleton import bone_lengths
 
@@ -82,7 +83,8 @@ def test_every_layer_gets_gradient_through_fk_and_projection():
     for name, p in g.named_parameters():
         assert p.grad is not None and torch.isfinite(p.grad).all(), name
         assert p.grad.abs().max() > 0, name
-    # output 31 is computed but never used (FACTS §5.1): its row alone gets no gradient
+    # output 31 is computed but never used (docs/dh_model.md#angle-layout): its row alone gets
+    # no gradient
     per_output = g.out.weight.grad.abs().sum(1)
     assert per_output.shape == (OUTPUT_DIM,) and per_output[31] == 0
     assert (per_output[torch.arange(OUTPUT_DIM) != 31] > 0).all()

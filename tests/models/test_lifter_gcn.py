@@ -63,11 +63,13 @@ def test_block_is_graphconv_batchnorm_relu_in_eval_mode():
     block.bn.running_mean.uniform_(-1, 1)
     x = torch.randn(3, 16, 2)
     with torch.no_grad():
-        g = block.gconv(x)
+        g = block.gconv(x)                       # (B, J, C)
         bn = block.bn
         expected = torch.relu((g - bn.running_mean) / torch.sqrt(bn.running_var + bn.eps)
                               * bn.weight + bn.bias)
-        assert torch.allclose(block(x), expected, atol=1e-6)
+        out = block(x.transpose(0, 1))           # blocks take node-major (J, B, C)
+        assert out.shape == (16, 3, 8)
+        assert torch.allclose(out.transpose(0, 1), expected, atol=1e-6)
 
 
 def test_every_parameter_gets_a_gradient():
@@ -75,3 +77,60 @@ def test_every_parameter_gets_a_gradient():
     model = SemGCNLifter(hidden=8, stages=1, dropout=0.1).train()
     model(torch.randn(4, 16, 2)).square().sum().backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+
+
+def _batch_major_reference(model, x):
+    """SemGCN on (B, J, C) features with batch norm over (B, C, J), from the model's parameters."""
+    def gconv(layer, h):
+        a = layer.weighting()
+        eye = torch.eye(a.shape[0])
+        return (a * eye) @ (h @ layer.W[0]) + (a * (1 - eye)) @ (h @ layer.W[1]) + layer.bias
+
+    def block(b, h):
+        h = b.bn(gconv(b.gconv, h).transpose(1, 2)).transpose(1, 2)
+        if b.dropout is not None:
+            h = b.dropout(torch.relu(h))
+        return torch.relu(h)
+
+    h = block(model.gconv_input[0], x)
+    for res in model.gconv_layers:
+        h = h + block(res.gconv2, block(res.gconv1, h))
+    return gconv(model.gconv_output, h)
+
+
+@pytest.mark.parametrize("train", [False, True])
+def test_node_major_lifter_equals_batch_major_reference_with_gradients(train):
+    torch.manual_seed(5)
+    a = SemGCNLifter(hidden=16, stages=2, dropout=0.0 if train else 0.25)
+    for bn in (m for m in a.modules() if isinstance(m, torch.nn.BatchNorm1d)):
+        bn.running_mean.uniform_(-0.2, 0.2)
+        bn.weight.data.uniform_(0.5, 1.5)
+    b = SemGCNLifter(hidden=16, stages=2, dropout=0.0 if train else 0.25)
+    b.load_state_dict(a.state_dict())
+    a.train(train), b.train(train)
+    x = torch.randn(5, 16, 2)
+    out, ref = a(x), _batch_major_reference(b, x)
+    assert (out - ref).abs().max() < 1e-5
+    w = torch.randn_like(out)
+    (out * w).sum().backward()
+    (ref * w).sum().backward()
+    grads = dict(b.named_parameters())
+    # float32 rounding relative to the largest gradient (the first bias's is ~0 under train BN)
+    scale = max(1.0, max(float(p.grad.abs().max()) for p in b.parameters()))
+    for name, p in a.named_parameters():
+        assert torch.allclose(p.grad, grads[name].grad, rtol=1e-5, atol=1e-6 * scale), name
+    if train:
+        assert torch.allclose(a.gconv_input[0].bn.running_var, b.gconv_input[0].bn.running_var)
+
+
+def test_relu_after_dropout_is_not_needed_in_training():
+    torch.manual_seed(6)
+    block = GraphConvBlock(adjacency_from_parents(PARENTS), 2, 8, dropout=0.5).train()
+    x = torch.randn(16, 4, 2)
+    torch.manual_seed(7)
+    out = block(x)
+    torch.manual_seed(7)
+    h = block.gconv.forward_nodes(x)
+    full = torch.relu(block.dropout(torch.relu(block.bn(h.reshape(-1, 8)).reshape(h.shape))))
+    assert torch.equal(out, full)
+    assert (out == 0).float().mean() > 0.5        # ReLU zeros and dropped units

@@ -86,3 +86,57 @@ def test_follows_input_dtype_and_batch_shape():
     layer = SemGraphConv(2, 4, adjacency_from_parents(PARENTS)).double()
     out = layer(torch.randn(2, 5, 16, 2, dtype=torch.float64))
     assert out.shape == (2, 5, 16, 4) and out.dtype == torch.float64
+
+
+def _reference_sem_graph_conv(x, W, e, bias, mask):
+    """out = (A * I) X W0 + (A * (1 - I)) X W1 + b, A = row-softmax of the masked logits."""
+    logits = torch.full(mask.shape, -9e15, dtype=x.dtype)
+    logits = logits.masked_scatter(mask, e.reshape(-1))     # row-major order of the non-zeros
+    A = torch.softmax(logits, dim=1)
+    eye = torch.eye(mask.shape[0], dtype=x.dtype)
+    return (A * eye) @ (x @ W[0]) + (A * (1 - eye)) @ (x @ W[1]) + bias
+
+
+def test_forward_and_gradients_equal_the_reference_formula():
+    mask = adjacency_from_parents(PARENTS)
+    layer = SemGraphConv(5, 7, mask)
+    g = torch.Generator().manual_seed(4)
+    with torch.no_grad():
+        layer.e.copy_(torch.randn(1, 46, generator=g))       # rows no longer uniform
+        layer.bias.copy_(torch.randn(7, generator=g))
+    x = torch.randn(6, 16, 5, generator=g)
+    params = [layer.W, layer.e, layer.bias]
+    ref_params = [p.detach().clone().requires_grad_() for p in params]
+    xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+    out = layer(xa)
+    ref = _reference_sem_graph_conv(xb, *ref_params, mask)
+    assert out.shape == (6, 16, 7)
+    assert (out - ref).abs().max() < 1e-5
+    w = torch.randn(out.shape, generator=g)
+    (out * w).sum().backward()
+    (ref * w).sum().backward()
+    for a, b in zip([xa] + params, [xb] + ref_params):
+        assert (a.grad - b.grad).abs().max() < 1e-5 * max(1.0, float(b.grad.abs().max()))
+
+
+def test_node_major_forward_is_the_same_map():
+    layer = SemGraphConv(3, 4, adjacency_from_parents(PARENTS))
+    x = torch.randn(5, 16, 3)
+    with torch.no_grad():
+        nodes = layer.forward_nodes(x.transpose(0, 1).contiguous())
+        assert nodes.shape == (16, 5, 4)
+        assert torch.allclose(nodes.transpose(0, 1), layer(x), atol=1e-6)
+
+
+def test_weights_follow_an_optimiser_step():
+    # nothing derived from e is cached: after a step on e the mix changes accordingly
+    mask = adjacency_from_parents(PARENTS)
+    layer = SemGraphConv(2, 3, mask)
+    x = torch.randn(4, 16, 2)
+    opt = torch.optim.SGD(layer.parameters(), lr=0.5)
+    layer(x).square().sum().backward()
+    opt.step()
+    with torch.no_grad():
+        ref = _reference_sem_graph_conv(x, layer.W, layer.e, layer.bias, mask)
+        assert not torch.equal(layer.e, torch.ones(1, 46))
+        assert (layer(x) - ref).abs().max() < 1e-5

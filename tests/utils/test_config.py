@@ -35,6 +35,17 @@ def test_unknown_choice_fails_with_valid_choices(capsys):
     (["--resume", "a", "--evaluate", "b"], "--resume"),
     (["--pretrain", "True"], "--pretrain_path"),
     (["--architecture", "3,4"], "--architecture"),
+    (["--data_enhancement_method", "gan"], "--data_enhancement_method"),
+    (["--bone_len_scaler", "half"], "--bone_len_scaler"),
+    (["--df", "0"], "--df"),
+    (["--generator_whole_number", "0"], "--generator_whole_number"),
+    (["--lr_p", "-1e-4"], "--lr_p"),
+    (["--lr_g", "0"], "--lr_g"),
+    (["--lr_d", "nan"], "--lr_d"),
+    (["--dropout", "1.5"], "--dropout"),
+    (["--stages", "-1"], "--stages"),
+    (["--additional_LR_decay", "1.5"], "--additional_LR_decay"),
+    (["--epochs", "-1"], "--epochs"),
 ])
 def test_inconsistent_flags_are_refused(argv, words, capsys):
     with pytest.raises(SystemExit):
