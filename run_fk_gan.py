@@ -31,19 +31,22 @@ def train(args: argparse.Namespace, progress: dict) -> int:
     """The DH-AUG algorithm: augment, train on fake pairs, train on real data, every epoch."""
     run = Trainer(args)
     progress["run_dir"] = run.run_dir
-    for epoch in range(run.start_epoch, run.total_epochs):
-        progress["epoch"] = epoch
-        plan = plan_epoch(epoch, args)
-        run.begin_epoch(plan)
-        fake = run.augment(plan)
-        if plan.trains:
-            if fake is not None:
-                run.train_pass(fake, plan, "fake")
-                run.evaluate(plan, "_fake")
-            run.train_pass(run.real, plan, "real")
-            run.evaluate(plan, "_real")
-        run.end_epoch(plan)
-    return run.finish()
+    try:
+        for epoch in range(run.start_epoch, run.total_epochs):
+            progress["epoch"] = epoch
+            plan = plan_epoch(epoch, args)
+            run.begin_epoch(plan)
+            fake = run.augment(plan)
+            if plan.trains:
+                if fake is not None:
+                    run.train_pass(fake, plan, "fake")
+                    run.evaluate(plan, "_fake")
+                run.train_pass(run.real, plan, "real")
+                run.evaluate(plan, "_real")
+            run.end_epoch(plan)
+        return run.finish()
+    finally:
+        run.ctx.close()
 
 
 def evaluate_checkpoint(args: argparse.Namespace) -> int:

@@ -12,7 +12,8 @@ implementations (same weights) and timed in the same run, so the ratios need no 
 
 Also the share of a ``videopose`` training step (batch 1024) spent on the data path: indexing a
 PoseSet-sized tensor with random rows, root-relative targets and the left-right flip.
-Each time is the best of ``--repeats`` runs (the machine may be shared).
+Each time is the best of up to ``--repeats`` runs, and the forms of one lifter are timed in
+turns, so that a busy spell on a shared machine hits them alike.
 
     python bench/bench_lifters.py [--device cpu] [--threads 2] [--amp off|bf16]
                                   [--compile False|True] [--quick]
@@ -55,6 +56,8 @@ LIFTERS = {
     "poseformer f27": ({"posenet_name": "mulit_farme_poseformer", "architecture": "3,3,3"},
                        VIDEO_BATCH),
 }
+QUICK_BATCH = {"poseformer f27": 128}   # --quick: ~25 s less; samples/s hardly depend on it
+REF, GEMM_EVAL = "  reference: ", "  eval as GEMM: "      # row labels of the extra forms
 
 
 # ----------------------------------------------------------------------- reference forms
@@ -151,21 +154,34 @@ def reference_of(model: nn.Module) -> nn.Module | None:
 class Bench:
     """Timing and FLOP counting with the run's device, autocast mode and repeat count."""
 
-    def __init__(self, device: torch.device, amp: str, compile_: bool, repeats: int) -> None:
-        self.device, self.amp, self.compile, self.repeats = device, amp, compile_, repeats
+    def __init__(self, device: torch.device, amp: str, compile_: bool, repeats: int,
+                 budget: float) -> None:
+        self.device, self.amp, self.compile = device, amp, compile_
+        self.repeats, self.budget = repeats, budget
 
-    def seconds(self, fn: Callable[[], object], warmup: int = 1) -> float:
-        """Best wall time of one call of ``fn`` over ``repeats`` calls, after ``warmup`` calls."""
+    def seconds(self, fn: Callable[[], object], warmup: int = 1, repeats: int | None = None) -> float:
+        """Best wall time of one call of ``fn``, after ``warmup`` calls: up to ``repeats``
+        (default the bench's) timed calls, fewer (at least one) once ``budget`` seconds are spent."""
         for _ in range(warmup):
             fn()
-        best = math.inf
-        for _ in range(self.repeats):
+        repeats = self.repeats if repeats is None else repeats
+        best, spent, runs = math.inf, 0.0, 0
+        while runs < repeats and (runs == 0 or spent < self.budget):
             self._sync()
             t0 = time.perf_counter()
             fn()
             self._sync()
-            best = min(best, time.perf_counter() - t0)
+            took = time.perf_counter() - t0
+            best, spent, runs = min(best, took), spent + took, runs + 1
         return best
+
+    def peak_mib(self) -> float | None:
+        """Peak CUDA memory since the last call (MiB), or None off CUDA."""
+        if self.device.type != "cuda":
+            return None
+        peak = torch.cuda.max_memory_allocated(self.device) / 2 ** 20
+        torch.cuda.reset_peak_memory_stats(self.device)
+        return peak
 
     def _sync(self) -> None:
         if self.device.type == "cuda":
@@ -215,28 +231,51 @@ def inputs(batch: int, frames: int, device: torch.device) -> tuple[torch.Tensor,
             (0.2 * torch.randn(batch, 16, 3, generator=g)).to(device))
 
 
-def measure_lifter(bench: Bench, model: nn.Module | None, eval_model: nn.Module, batch: int,
-                   frames: int, eval_x: torch.Tensor | None = None) -> dict:
-    """Train (unless ``model`` is None) and eval samples/s and GFLOP/s of one form.
+def prepare_form(bench: Bench, model: nn.Module | None, eval_model: nn.Module, batch: int,
+                 frames: int, eval_x: torch.Tensor | None = None) -> dict:
+    """{'train' | 'eval': (call, FLOPs per call)} of one form, compiled if asked and warmed up;
+    'peak_mib' the CUDA peak of the warm-up. No 'train' when ``model`` is None.
 
     Training FLOPs are counted at batch 8 and scaled (they are linear in the batch); the
     evaluation input is the (B, [T,] 16, 2) batch unless ``eval_x`` (a sequence) is given.
     """
     x, y = inputs(batch, frames, bench.device)
     eval_x = x if eval_x is None else eval_x.to(bench.device)
-    eval_model.to(bench.device).eval()
-    eval_flops = bench.flops(bench.eval_call(eval_model, eval_x))
     warm = 2 if bench.compile else 1
-    eval_model = maybe_compile(eval_model, bench.compile, bench.device)
-    t_eval = bench.seconds(bench.eval_call(eval_model, eval_x), warm)
-    out = {"eval": batch / t_eval, "eval_gflops": eval_flops / t_eval / 1e9}
+    bench.peak_mib()
+    eval_model.to(bench.device).eval()
+    flops = bench.flops(bench.eval_call(eval_model, eval_x))
+    call = bench.eval_call(maybe_compile(eval_model, bench.compile, bench.device), eval_x)
+    form = {"eval": (call, flops)}
     if model is not None:
         model.to(bench.device).train()
         flops = bench.flops(bench.train_step(model, *inputs(8, frames, bench.device))) * batch / 8
-        model = maybe_compile(model, bench.compile, bench.device)
-        t_train = bench.seconds(bench.train_step(model, x, y), warm)
-        out.update(train=batch / t_train, train_s=t_train, train_gflops=flops / t_train / 1e9)
-    return out
+        step = bench.train_step(maybe_compile(model, bench.compile, bench.device), x, y)
+        form["train"] = (step, flops)
+    for call, _ in form.values():
+        for _ in range(warm):
+            call()
+    form["peak_mib"] = bench.peak_mib()
+    return form
+
+
+def time_in_turns(bench: Bench, forms: dict, batch: int) -> dict:
+    """Figures of each prepared form; the calls are timed in turns (one each per round, up to
+    ``repeats`` rounds or the time budget), so that a busy spell hits every form alike."""
+    calls = {(row, kind): form[kind] for row, form in forms.items() for kind in ("train", "eval")
+             if kind in form}
+    best = dict.fromkeys(calls, math.inf)
+    spent, rounds = 0.0, 0
+    while rounds < bench.repeats and (rounds == 0 or spent < bench.budget * len(calls)):
+        for key, (call, _) in calls.items():
+            took = bench.seconds(call, warmup=0, repeats=1)
+            best[key], spent = min(best[key], took), spent + took
+        rounds += 1
+    results = {row: {"batch": batch, "peak_mib": form["peak_mib"]} for row, form in forms.items()}
+    for (row, kind), seconds in best.items():
+        results[row].update({kind: batch / seconds, f"{kind}_s": seconds,
+                             f"{kind}_gflops": calls[row, kind][1] / seconds / 1e9})
+    return results
 
 
 def data_path_seconds(bench: Bench, rows: int, batch: int) -> float:
@@ -258,35 +297,12 @@ def lifter_args(fields: dict) -> argparse.Namespace:
     return argparse.Namespace(**{"stages": 4, "dropout": 0.25, "architecture": "3,3,3", **fields})
 
 
-def run(opts: argparse.Namespace) -> None:
-    if opts.threads < 1 or opts.repeats < 1:
-        raise DataError("--threads and --repeats must be positive")
-    device = resolve_device(opts.device)
-    torch.set_num_threads(opts.threads)
-    repeats = 1 if opts.quick else opts.repeats
-    bench = Bench(device, opts.amp, opts.compile, repeats)
-    torch.manual_seed(0)
-    matmul = bench.matmul_gflops(1024 if opts.quick else 2048)
-    print(f"lifters on {device}, {opts.threads} thread(s), amp {opts.amp}, compile {opts.compile}, "
-          f"best of {repeats}; matmul {matmul:,.1f} GFLOP/s")
-    print(f"{'lifter':<26}{'batch':>6}{'train/s':>9}{'eval/s':>9}{'train GF/s':>11}{'share':>7}"
-          f"{'eval GF/s':>10}{'share':>7}" + ("  peak MiB" if device.type == "cuda" else ""))
+def measure_all(bench: Bench, quick: bool) -> dict:
+    """{row label: figures} for every lifter, its reference form and the GEMM dilated TCN."""
     results = {}
-
-    def report(label: str, batch: int, r: dict) -> None:
-        results[label] = r
-        peak = ""
-        if device.type == "cuda":
-            peak = f"{torch.cuda.max_memory_allocated(device) / 2 ** 20:>10,.0f}"
-            torch.cuda.reset_peak_memory_stats(device)
-        train = (f"{r['train']:>9,.0f}" if "train" in r else f"{'-':>9}")
-        eval_ = f"{r['eval']:>9,.0f}"
-        train_gf = (f"{r['train_gflops']:>11,.1f}{r['train_gflops'] / matmul:>7.0%}"
-                    if "train" in r else f"{'-':>11}{'-':>7}")
-        print(f"{label:<26}{batch:>6}{train}{eval_}{train_gf}"
-              f"{r['eval_gflops']:>10,.1f}{r['eval_gflops'] / matmul:>7.0%}{peak}", flush=True)
-
     for label, (fields, batch) in LIFTERS.items():
+        print(f"measuring {label} ...", file=sys.stderr, flush=True)
+        batch = QUICK_BATCH.get(label, batch) if quick else batch
         args = lifter_args(fields)
         frames = math.prod(int(w) for w in args.architecture.split(",")) \
             if args.posenet_name.startswith("mulit") else 1
@@ -294,32 +310,73 @@ def run(opts: argparse.Namespace) -> None:
         seq = None
         if isinstance(eval_model, DilatedTemporalLifter):      # evaluation runs on a sequence
             seq = inputs(1, batch + frames - 1, torch.device("cpu"))[0]
-        report(label, batch, measure_lifter(bench, model, eval_model, batch, frames, seq))
+        forms = [(label, model, eval_model, seq)]
         ref = reference_of(build_lifter(args, torch.Generator().manual_seed(0)))
         if ref is not None:
-            report(f"  reference: {label}", batch, measure_lifter(bench, ref, ref, batch, frames))
+            forms.append((REF + label, ref, ref, None))
         if seq is not None:
             gemm = GemmDilatedTCN(eval_model.filter_widths)
             gemm.load_state_dict(eval_model.state_dict())
-            report(f"  eval as GEMM: {label}", batch,
-                   measure_lifter(bench, None, gemm, batch, frames, seq))
+            forms.append((GEMM_EVAL + label, None, gemm, seq))
+        prepared = {row: prepare_form(bench, train_model, test_model, batch, frames, eval_x)
+                    for row, train_model, test_model, eval_x in forms}
+        results.update(time_in_turns(bench, prepared, batch))
+    return results
 
-    data_s = data_path_seconds(bench, 50_000 if opts.quick else 200_000, SINGLE_BATCH)
-    step_s = results["videopose"]["train_s"]
-    tcn, ref = "tcn 3,3,3", "  reference: "
-    print("ratios (train samples/s, this run):")
-    print(f"  videopose / mlp             {results['videopose']['train'] / results['mlp']['train']:6.2f}"
-          "   (target >= 0.9)")
-    print(f"  gcn now / reference         {results['gcn']['train'] / results[ref + 'gcn']['train']:6.2f}"
-          "   (target >= 3)")
-    print(f"  videopose now / reference   "
-          f"{results['videopose']['train'] / results[ref + 'videopose']['train']:6.2f}")
-    print(f"  strided TCN now / reference {results[tcn]['train'] / results[ref + tcn]['train']:6.2f}")
+
+def print_table(results: dict, matmul: float, cuda: bool) -> None:
+    def cell(r: dict, key: str, fmt: str, width: int) -> str:
+        return f"{format(r[key], fmt):>{width}}" if key in r else f"{'-':>{width}}"
+
+    print(f"{'lifter':<26}{'batch':>6}{'train/s':>9}{'eval/s':>9}{'train GF/s':>11}{'share':>7}"
+          f"{'eval GF/s':>10}{'share':>7}" + ("  peak MiB" if cuda else ""))
+    for label, r in results.items():
+        shares = {k: r[k + "_gflops"] / matmul for k in ("train", "eval") if k in r}
+        print(f"{label:<26}{r['batch']:>6}{cell(r, 'train', ',.0f', 9)}{cell(r, 'eval', ',.0f', 9)}"
+              f"{cell(r, 'train_gflops', ',.1f', 11)}{cell(shares, 'train', '.0%', 7)}"
+              f"{cell(r, 'eval_gflops', ',.1f', 10)}{cell(shares, 'eval', '.0%', 7)}"
+              + (cell(r, 'peak_mib', ',.0f', 10) if cuda else ""))
+    print("eval/s: the batch in eval mode; for the TCN the dilated form on one sequence of "
+          "batch + rf - 1 frames (its reference row: strided convolutions on the windows)")
+
+
+def print_ratios(results: dict, matmul: float) -> None:
+    def train(label: str) -> float:
+        return results[label]["train"]
+
+    tcn = "tcn 3,3,3"
+    print("ratios (train samples/s unless stated, this run):")
+    print(f"  videopose / mlp             {train('videopose') / train('mlp'):6.2f}   (target >= 0.9)")
+    print(f"  gcn now / reference         {train('gcn') / train(REF + 'gcn'):6.2f}   (target >= 3)")
+    print(f"  videopose now / reference   {train('videopose') / train(REF + 'videopose'):6.2f}")
+    print(f"  strided TCN now / reference {train(tcn) / train(REF + tcn):6.2f}")
     print(f"  strided TCN share of matmul {results[tcn]['train_gflops'] / matmul:6.0%}"
           "   (target >= 30%)")
     print(f"  dilated eval conv / GEMM    "
-          f"{results[tcn]['eval'] / results['  eval as GEMM: ' + tcn]['eval']:6.2f}"
+          f"{results[tcn]['eval'] / results[GEMM_EVAL + tcn]['eval']:6.2f}"
           "   (> 1: the convolution is faster)")
+
+
+def run(opts: argparse.Namespace) -> None:
+    if opts.threads < 1 or opts.repeats < 1:
+        raise DataError("--threads and --repeats must be positive")
+    device = resolve_device(opts.device)
+    torch.set_num_threads(opts.threads)
+    bench = Bench(device, opts.amp, opts.compile, opts.repeats, 2.0 if opts.quick else 10.0)
+    torch.manual_seed(0)
+    matmul_n = 1024 if opts.quick else 2048
+    first = bench.matmul_gflops(matmul_n)
+    results = measure_all(bench, opts.quick)
+    data_s = data_path_seconds(bench, 50_000 if opts.quick else 200_000, SINGLE_BATCH)
+    last = bench.matmul_gflops(matmul_n)
+    matmul = max(first, last)      # measured before and after: a busy moment must not flatter
+    print(f"lifters on {device}, {opts.threads} thread(s), amp {opts.amp}, compile {opts.compile}, "
+          f"best of up to {opts.repeats} runs ({bench.budget:g} s budget each)")
+    print(f"matmul ({matmul_n}^3): {first:,.1f} GFLOP/s before, {last:,.1f} after; "
+          f"shares use {matmul:,.1f}")
+    print_table(results, matmul, device.type == "cuda")
+    print_ratios(results, matmul)
+    step_s = results["videopose"]["train_s"]
     print(f"data path of a videopose step (batch {SINGLE_BATCH}): {data_s * 1e3:.2f} ms of "
           f"{(data_s + step_s) * 1e3:.1f} ms = {data_s / (data_s + step_s):.1%}   (target < 5%)")
 
@@ -331,8 +388,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--amp", default="off", choices=AMP_MODES)
     p.add_argument("--compile", default=False, type=str2bool, help="True: torch.compile the lifters")
-    p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--quick", action="store_true", help="one timed run each, smaller matmul")
+    p.add_argument("--repeats", type=int, default=5, help="timed runs per figure (at most)")
+    p.add_argument("--quick", action="store_true",
+                   help="2 s instead of 10 s per figure, smaller matmul, PoseFormer f27 at batch 128")
     return run_command(lambda: run(p.parse_args(argv)))
 
 

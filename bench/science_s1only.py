@@ -24,9 +24,10 @@ Settings (T = --train_epochs, W = --warmup, P = --gan_pretrain_epochs):
                       lifter starts at lr_p * (T+1)/(T+W+2).
   GAN_fresh_lr        as GAN_faithful, but the LR schedule counts from the first pose-net epoch
                       (starts at lr_p, ends at 2 lr_p/(T+1), as NO_enhance and normal).
-  GAN_pretrained      P GAN-only epochs first (a GAN-only run, continued with ``--GAN_resume``
-                      and ``--warmup 0``: one more GAN-only epoch), then T pose-net epochs with
-                      the LR schedule counted from the first pose-net epoch.
+  GAN_pretrained      P GAN epochs first (a P-epoch run whose pose net trains in the last epoch
+                      only, continued with ``--GAN_resume`` and ``--warmup 0``: one more GAN-only
+                      epoch), then T pose-net epochs with the LR schedule counted from the first
+                      pose-net epoch.
   GAN_pretrained_faithful_lr  as GAN_pretrained with the original's schedule (``--warmup W``).
 "Counted from the first pose-net epoch" uses ``--lr_schedule_from_first_train True`` when
 run_fk_gan.py has the flag; until then the same LR sequence is obtained exactly by scaling
@@ -48,7 +49,10 @@ from science_common import (REPO, RunResult, RunSpec, cli_flags, metric_table,  
 
 SETTINGS = ("NO_enhance", "normal", "GAN_faithful", "GAN_fresh_lr", "GAN_pretrained",
             "GAN_pretrained_faithful_lr")
-DEFAULT_SETTINGS = ("NO_enhance", "normal", "GAN_faithful", "GAN_pretrained")
+DEFAULT_SETTINGS = ("NO_enhance", "normal", "GAN_faithful", "GAN_fresh_lr", "GAN_pretrained")
+# GAN setting -> (GAN pre-training, LR schedule counted from the first pose-net epoch)
+GAN_SETTINGS = {"GAN_faithful": (False, False), "GAN_fresh_lr": (False, True),
+                "GAN_pretrained": (True, True), "GAN_pretrained_faithful_lr": (True, False)}
 
 
 def parse() -> argparse.Namespace:
@@ -102,11 +106,6 @@ def sizes(args: argparse.Namespace) -> tuple[int, int, int]:
     return n, cameras, n // args.batch_size * args.batch_size
 
 
-# setting -> (GAN pre-training, LR schedule counted from the first pose-net epoch)
-GAN_SETTINGS = {"GAN_faithful": (False, False), "GAN_fresh_lr": (False, True),
-                "GAN_pretrained": (True, True), "GAN_pretrained_faithful_lr": (True, False)}
-
-
 def gan_run(args: argparse.Namespace, name: str, seed: int, pretrain_ckpt: Path | None
             ) -> RunSpec:
     """A GAN setting's run; ``pretrain_ckpt``: the GAN-only run to continue (emulated
@@ -129,11 +128,15 @@ def gan_run(args: argparse.Namespace, name: str, seed: int, pretrain_ckpt: Path 
 
 
 def pretrain_run(args: argparse.Namespace, seed: int) -> RunSpec:
-    """GAN-only run (every epoch is warm-up) whose checkpoint the pre-trained settings resume."""
-    p = str(args.gan_pretrain_epochs)
+    """The run whose GAN the pre-trained settings resume: P GAN epochs, the pose net trained in
+    the last one only (run_fk_gan.py refuses a run where it never trains); its weights are not
+    carried over (--GAN_resume loads the GAN only)."""
+    p = args.gan_pretrain_epochs
+    if p < 2:
+        raise SystemExit("--gan_pretrain_epochs must be >= 2")
     return RunSpec(f"GAN_pretrain_s{seed}", ["--random_seed", str(seed),
-                                             "--data_enhancement_method", "GAN", "--epochs", p,
-                                             "--warmup", p])
+                                             "--data_enhancement_method", "GAN", "--epochs",
+                                             str(p), "--warmup", str(p - 2)])
 
 
 def emulate_pretraining(args: argparse.Namespace) -> bool:

@@ -35,7 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from data import keypoint_formats as kf  # noqa: E402
-from utils.io import DataError, check_output_path, load_npz, run_command, unpack_object  # noqa: E402
+from utils.cli import script_main  # noqa: E402
+from utils.io import DataError, check_output_path, load_npz, unpack_object  # noqa: E402
 from utils.skeleton import JOINT_NAMES  # noqa: E402
 
 FORMATS = ("coco", "openpose", "videopose3d")
@@ -339,8 +340,7 @@ def run(args: argparse.Namespace) -> None:
           f"{bad} frames with interpolated joints")
 
 
-def main(argv: list[str] | None = None) -> int:
-    return run_command(lambda: run(parse_args(argv)))
+main = script_main(parse_args, run)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,8 @@ import numpy as np  # noqa: E402
 from data import h36m_format as fmt  # noqa: E402
 from utils import skeleton  # noqa: E402
 from utils.camera import H36M_CAMERA_IDS  # noqa: E402
-from utils.io import DataError, check_output_path, load_npz, run_command, unpack_object  # noqa: E402
+from utils.cli import script_main  # noqa: E402
+from utils.io import DataError, check_output_path, load_npz, unpack_object  # noqa: E402
 
 VIDEOPOSE3D_URL = "https://dl.fbaipublicfiles.com/video-pose-3d/"
 HR_HINT = ("download EvoSkeleton's twoDPose_HRN_train.npy / twoDPose_HRN_test.npy "
@@ -214,8 +215,7 @@ def run(args: argparse.Namespace) -> None:
                   f"{shown}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    return run_command(lambda: run(parse_args(argv)))
+main = script_main(parse_args, run)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,8 @@ import numpy as np  # noqa: E402
 
 from data import h36m_format as fmt  # noqa: E402
 from utils.camera import H36M_SUBJECTS  # noqa: E402
-from utils.io import DataError, check_output_path, run_command  # noqa: E402
+from utils.cli import script_main  # noqa: E402
+from utils.io import DataError, check_output_path  # noqa: E402
 
 FILES_PER_SUBJECT = 30
 ACTION_CATEGORIES = ("Directions", "Discussion", "Eating", "Greeting", "Phoning", "Photo", "Posing",
@@ -233,8 +234,7 @@ def run(args: argparse.Namespace) -> None:
     print(f"wrote {out_2d}: {n_seq} sequences x 4 cameras (16 joints, pixels)")
 
 
-def main(argv: list[str] | None = None) -> int:
-    return run_command(lambda: run(parse_args(argv)))
+main = script_main(parse_args, run)
 
 
 if __name__ == "__main__":

@@ -19,16 +19,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from data import h36m_format as fmt  # noqa: E402
 from utils import skeleton  # noqa: E402
-from utils.io import DataError, check_output_path, run_command  # noqa: E402
+from utils.cli import add_output_options, script_main  # noqa: E402
+from utils.io import DataError, check_output_path  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Compute the 5x15 bone-length templates of S1, S5, S6, S7, S8.")
     p.add_argument("--input", type=Path, required=True,
                    help="data_3d_h36m.npz made by data/prepare_data_h36m.py")
-    p.add_argument("--output-dir", type=Path, default=Path(__file__).resolve().parent,
-                   help="the data_extra folder (default: this script's folder)")
-    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    add_output_options(p, Path(__file__).resolve().parent, "the data_extra folder")
     return p.parse_args(argv)
 
 
@@ -47,8 +46,7 @@ def run(args: argparse.Namespace) -> None:
         print(f"{subject:>5} " + " ".join(f"{v:6.4f}" for v in row))
 
 
-def main(argv: list[str] | None = None) -> int:
-    return run_command(lambda: run(parse_args(argv)))
+main = script_main(parse_args, run)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,8 @@ import torch  # noqa: E402
 
 from data import h36m_format as fmt  # noqa: E402
 from utils.camera import normalize_screen_coordinates  # noqa: E402
-from utils.io import DataError, check_output_path, load_npz, run_command  # noqa: E402
+from utils.cli import add_output_options, script_main  # noqa: E402
+from utils.io import DataError, check_output_path, load_npz  # noqa: E402
 
 SPIN24_TO_16 = (14, 2, 1, 0, 3, 4, 5, 16, 12, 18, 9, 10, 11, 8, 7, 6)
 EXPECTED_ROWS = 2929
@@ -86,9 +87,7 @@ def convert(z: dict, path: Path) -> dict:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Prepare test_set/test_3dhp.npz from SPIN's 3DHP test file.")
     p.add_argument("--input", type=Path, required=True, help="SPIN's mpi_inf_3dhp_valid.npz")
-    p.add_argument("--output-dir", type=Path, default=Path(__file__).resolve().parent,
-                   help="the data_extra folder (default: this script's folder)")
-    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    add_output_options(p, Path(__file__).resolve().parent, "the data_extra folder")
     return p.parse_args(argv)
 
 
@@ -105,8 +104,7 @@ def run(args: argparse.Namespace) -> None:
     print(f"wrote {out}: {n} frames (pose3d metres root-relative, pose2d normalised, seq_id); {counts}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    return run_command(lambda: run(parse_args(argv)))
+main = script_main(parse_args, run)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,8 @@ from tqdm import tqdm  # noqa: E402
 
 from data.keypoint_formats import SMPL24  # noqa: E402
 from utils.camera import normalize_screen_coordinates  # noqa: E402
-from utils.io import DataError, check_output_path, load_npz, run_command, save_npz_atomic  # noqa: E402
+from utils.cli import add_output_options, script_main  # noqa: E402
+from utils.io import DataError, check_output_path, load_npz, save_npz_atomic  # noqa: E402
 
 PORTRAIT, LANDSCAPE = (1080, 1920), (1920, 1080)
 PKL_KEYS = ("jointPositions", "cam_poses", "cam_intrinsics", "campose_valid")
@@ -105,11 +106,11 @@ def load_pkl(path: Path) -> dict:
             seq = pickle.load(fh, encoding="latin1")
     except Exception as exc:  # truncated, not a pickle, ...
         raise DataError(f"{path}: cannot read as a 3DPW sequence pickle: {exc}") from None
-    if not isinstance(seq, dict):
-        raise DataError(f"{path}: expected a dict, got {type(seq).__name__}")
-    missing = [k for k in PKL_KEYS if k not in seq]
+    missing = [k for k in PKL_KEYS if k not in seq] if isinstance(seq, dict) else list(PKL_KEYS)
     if missing:
-        raise DataError(f"{path}: no key(s) {missing}; expected a 3DPW sequenceFiles pickle")
+        found = type(seq).__name__ if not isinstance(seq, dict) else "a dict without them"
+        raise DataError(f"{path}: no key(s) {missing} (found {found}); expected a 3DPW "
+                        f"sequenceFiles pickle")
     return seq
 
 
@@ -233,9 +234,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                             "sequence files or a shared 16-joint 3DPW npz.")
     p.add_argument("--input", type=Path, required=True,
                    help="3DPW sequenceFiles/test folder, one .pkl, or a 16-joint .npz")
-    p.add_argument("--output-dir", type=Path, default=Path(__file__).resolve().parent,
-                   help="the data_extra folder (default: this script's folder)")
-    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    add_output_options(p, Path(__file__).resolve().parent, "the data_extra folder")
     return p.parse_args(argv)
 
 
@@ -252,8 +251,7 @@ def run(args: argparse.Namespace) -> None:
           f"(pose3d camera-frame metres, pose2d normalised, camera, sequence)")
 
 
-def main(argv: list[str] | None = None) -> int:
-    return run_command(lambda: run(parse_args(argv)))
+main = script_main(parse_args, run)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import torch
 from data_extra.prepare_data_3dpw import MAKE_3DPW, load_test_3dpw
 from function_baseline.evaluate import evaluate_3dhp
 from function_baseline.pose_set import PoseSet
+from utils.distributed import DistContext
 
 # Camera-vector tail meaning "world = camera frame": identity quaternion, centre at the origin.
 _IDENTITY_EXTRINSICS = (1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
@@ -46,9 +47,10 @@ def load_3dpw(path: str, log: Callable[[str], None] = print) -> PoseSet | None:
                    subject_names=("3DPW",))
 
 
-def evaluate_3dpw(model: torch.nn.Module, data: PoseSet, frames: int | None = None) -> dict:
+def evaluate_3dpw(model: torch.nn.Module, data: PoseSet, frames: int | None = None,
+                  ctx: DistContext | None = None) -> dict:
     """{'p1', 'p2'} in mm: scored exactly as 3DHP (flip test-time augmentation, frame means);
     ``frames`` None for single-frame lifters, the receptive field for video lifters (each
-    person track is one sequence)."""
-    res = evaluate_3dhp(model, data, frames=frames)
+    person track is one sequence); ``ctx`` shards the predictions over the ranks."""
+    res = evaluate_3dhp(model, data, frames=frames, ctx=ctx)
     return {"p1": res["p1"], "p2": res["p2"]}

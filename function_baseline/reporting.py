@@ -5,6 +5,7 @@ Result dicts come from function_baseline/evaluate.py: ``{'h36m': {...}, 'dhp': {
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 
@@ -58,3 +59,18 @@ def epoch_line(epoch: int, seconds: float, res: dict | None) -> str:
         if res.get("3dpw") is not None:
             text += f"  3DPW P1 {res['3dpw']['p1']:.2f}"
     return text
+
+
+def closing_lines(run_dir: Path, res: dict | None, data_flags: str) -> list[str]:
+    """Three lines that end a run: what the numbers mean, where the outputs are, what to try next."""
+    meaning = ("P1 = mean per-joint position error in mm after aligning the roots (P2: after also "
+               "aligning rotation and scale); H36M = held-out subjects S9/S11, 3DHP = an unseen "
+               "camera and pose domain; lower is better")
+    if res is None:
+        meaning = "the pose net did not train in this run (GAN-only epochs); no numbers to report"
+    where = (f"log: {run_dir / 'log.txt'}   pictures: {run_dir / 'tmp'}   "
+             f"TensorBoard: tensorboard --logdir {run_dir}")
+    best = run_dir / "ckpt_best_h36m_p1.pth.tar"
+    nxt = (f"next: python3 run_fk_gan.py --evaluate {best} {data_flags}".rstrip()
+           if best.is_file() else f"next: python3 run_fk_gan.py --resume {run_dir / 'ckpt_last.pth.tar'}")
+    return [meaning, where, nxt]

@@ -21,7 +21,8 @@ from function_baseline.model_pos_preparation import (build_lifter, build_lifter_
                                                     count_parameters)
 from function_baseline.pose_set import PoseSet
 from function_baseline.pw3d_set import evaluate_3dpw
-from function_baseline.reporting import epoch_line, format_table, log_evaluation, metric_values
+from function_baseline.reporting import (closing_lines, epoch_line, format_table,
+                                         log_evaluation, metric_values)
 from function_baseline.run_mode import RunMode, run_mode
 from function_baseline.train import train_epoch
 from function_baseline.video_data import BatchSource, filter_over_200mm
@@ -32,7 +33,8 @@ from utils.device import resolve_device
 from utils.finite import (FiniteGuard, NonFiniteError, divergence_hint, finite_fake_pool,
                           first_non_finite)
 from utils.io import DataError, remove_stale_temporaries
-from utils.logger import LOG_HEADER, RunLog, make_run_dir, summary_writer
+from utils.distributed import DistContext, check_batch_size, convert_batchnorm, init_distributed
+from utils.logger import LOG_HEADER, NullRunLog, NullWriter, RunLog, make_run_dir, summary_writer
 from utils.run_folder import LAST_FILE, check_resume_flags, resume_target
 from utils.validate import check_trains_something
 from utils.seed import global_rng_state, make_generator, seed_everything, set_global_rng_state
@@ -59,15 +61,16 @@ def build_models(args: argparse.Namespace, device: torch.device
     return model.to(device), eval_model.to(device)
 
 
-def evaluate_all(model: torch.nn.Module, data, args: argparse.Namespace) -> dict:
-    """H36M (and 3DHP when present) metrics of the evaluation form ``model``
-    (docs/evaluation.md#protocol, docs/video.md#video-evaluation)."""
+def evaluate_all(model: torch.nn.Module, data, args: argparse.Namespace,
+                 ctx: DistContext | None = None) -> dict:
+    """H36M (and 3DHP / 3DPW when present) metrics of the evaluation form ``model``, sharded
+    over the ranks of ``ctx`` (docs/evaluation.md#protocol, docs/video.md#video-evaluation)."""
     frames = run_mode(args).eval_frames
-    out = {"h36m": evaluate_h36m(model, data.test_h36m, frames=frames), "dhp": None}
+    out = {"h36m": evaluate_h36m(model, data.test_h36m, frames=frames, ctx=ctx), "dhp": None}
     if data.test_3dhp is not None:
-        out["dhp"] = evaluate_3dhp(model, data.test_3dhp, args.pck_joints, frames=frames)
+        out["dhp"] = evaluate_3dhp(model, data.test_3dhp, args.pck_joints, frames=frames, ctx=ctx)
     if data.test_3dpw is not None:
-        out["3dpw"] = evaluate_3dpw(model, data.test_3dpw, frames=frames)
+        out["3dpw"] = evaluate_3dpw(model, data.test_3dpw, frames=frames, ctx=ctx)
     return out
 
 
@@ -77,7 +80,10 @@ class Trainer:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.mode: RunMode = run_mode(args)
-        self.device = resolve_device(args.device, args.gpu_id)
+        # One process per GPU under torchrun, or a single process (docs/distributed.md#launch).
+        self.ctx = init_distributed(resolve_device(args.device, args.gpu_id))
+        self.device = self.ctx.device
+        check_batch_size(args.batch_size, self.ctx.world_size)
         self.total_epochs = total_epochs(args)
         # Everything that can refuse the run is read and checked before any data loads and
         # before a run folder is made (docs/training.md#resume).
@@ -89,7 +95,7 @@ class Trainer:
         data = load_datasets(args)
         if self.mode.video and args.video_over_200mm:
             data.train = filter_over_200mm(data.train)
-        self.model, self.eval_model = build_models(args, self.device)
+        self.model, self.eval_model = self._distributed_models(*build_models(args, self.device))
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=args.lr_p)
         self.batch_gen = make_generator(args.random_seed, 0)
         self.augmenter = self._build_augmenter(data)
@@ -103,14 +109,30 @@ class Trainer:
         if gan_state is not None:
             self.augmenter.load_gan_weights(gan_state)
         self.run_dir, self.log = self._open_run_folder(resume)
-        self.writer = summary_writer(self.run_dir)
-        print(f"run folder: {self.run_dir}  device: {self.device}  "
-              f"train samples: {len(self.data.train)}")
+        self.writer = summary_writer(self.run_dir) if self.ctx.is_main else NullWriter()
+        self.say(f"run folder: {self.run_dir}  device: {self.device}  "
+                 f"train samples: {len(self.data.train)}"
+                 + (f"  processes: {self.ctx.world_size}" if self.ctx.distributed else ""))
+
+    def say(self, text: str) -> None:
+        """Console output, from the main process only."""
+        if self.ctx.is_main:
+            print(text)
 
     # ----------------------------------------------------------------- construction
     def _build_augmenter(self, data):
         return build_augmenter(self.args, data.train, data.templates, data.camera_table,
-                               self.device, make_generator(self.args.random_seed, 1))
+                               self.device, make_generator(self.args.random_seed, 1),
+                               progress=self.ctx.is_main, ctx=self.ctx)
+
+    def _distributed_models(self, model, eval_model):
+        """Batch statistics synchronised over the ranks; every rank starts from the same weights
+        (same seed) and then draws its own dropout masks (docs/distributed.md#randomness)."""
+        if not self.ctx.distributed:
+            return model, eval_model
+        synced = convert_batchnorm(model, self.ctx)
+        torch.manual_seed(self.args.random_seed + 1000003 * self.ctx.rank)
+        return synced, synced if eval_model is model else eval_model
 
     def _read_resume(self) -> dict:
         args = self.args
@@ -131,14 +153,15 @@ class Trainer:
     def _open_run_folder(self, resume: dict | None) -> tuple[Path, RunLog]:
         """A new run folder; or, resuming, the checkpoint's folder (from ckpt_last in its own
         run) or a fork next to it (any other checkpoint: its folder is never touched)."""
-        args = self.args
+        args, main = self.args, self.ctx.is_main
         if resume is not None:
             self.restore(resume)
-            run_dir, forked = resume_target(args.resume, self.start_epoch,
-                                            resume["log"]["text_lines"])
-            removed = [] if forked else (remove_stale_temporaries(run_dir)
-                                         + remove_stale_temporaries(run_dir / "tmp"))
-            log = RunLog(run_dir, **resume["log"])
+            target = resume_target(args.resume, self.start_epoch, resume["log"]["text_lines"]) \
+                if main else None
+            run_dir, forked = self.ctx.broadcast_object(target)
+            removed = [] if forked or not main else (remove_stale_temporaries(run_dir)
+                                                     + remove_stale_temporaries(run_dir / "tmp"))
+            log = RunLog(run_dir, **resume["log"]) if main else NullRunLog(run_dir, **resume["log"])
             log.text(f"resumed from {args.resume} at epoch {self.start_epoch}")
             if forked:
                 log.text(f"forked into a new run folder: {args.resume} is not this run's "
@@ -146,8 +169,10 @@ class Trainer:
             for path in removed:
                 log.text(f"removed {path.name}, left by an interrupted checkpoint write")
             return run_dir, log
-        run_dir = make_run_dir(args.checkpoint, args.posenet_name, args.keypoints, args.note)
-        log = RunLog(run_dir)
+        run_dir = self.ctx.broadcast_object(
+            make_run_dir(args.checkpoint, args.posenet_name, args.keypoints, args.note)
+            if main else None)
+        log = RunLog(run_dir) if main else NullRunLog(run_dir)
         log.text(str(args))
         log.text(str(self.model))
         log.text(f"pose net parameters: {count_parameters(self.model)}")
@@ -160,6 +185,8 @@ class Trainer:
                 "optimizer": self.optimizer.state_dict(),
                 "augmenter": self.augmenter.state_dict() if self.augmenter else None,
                 "batch_gen": self.batch_gen.get_state(), "rng": global_rng_state(),
+                "world_size": self.ctx.world_size,
+                "rng_ranks": self.ctx.gather_objects(global_rng_state()),
                 "best": dict(self.best), "last_res": self.last_res,
                 "args": vars(self.args), "log": self.log.state()}
 
@@ -169,7 +196,14 @@ class Trainer:
         if self.augmenter is not None and ckpt.get("augmenter") is not None:
             self.augmenter.load_state_dict(ckpt["augmenter"])
         self.batch_gen.set_state(ckpt["batch_gen"])
-        set_global_rng_state(ckpt["rng"])
+        saved_world = int(ckpt.get("world_size", 1))
+        if saved_world == self.ctx.world_size:
+            set_global_rng_state(ckpt.get("rng_ranks", [ckpt["rng"]])[self.ctx.rank])
+        else:
+            set_global_rng_state(ckpt["rng"])
+            self.say(f"warning: {self.args.resume} was written by a {saved_world}-process run; "
+                     f"continuing on {self.ctx.world_size}: the same training up to floating-point "
+                     f"reduction order, but other dropout masks than an uninterrupted run")
         self.best = ckpt["best"]
         self.last_res = ckpt["last_res"]
         self.start_epoch = int(ckpt["epoch"])
@@ -178,7 +212,7 @@ class Trainer:
                         if k not in ("resume", "GAN_resume", "trust_checkpoint")
                         and k in old and old[k] != v)
         if differ:
-            print(f"warning: --resume with flags that differ from the checkpoint: {differ}")
+            self.say(f"warning: --resume with flags that differ from the checkpoint: {differ}")
 
     # ----------------------------------------------------------------- the steps of an epoch
     def begin_epoch(self, plan: EpochPlan) -> None:
@@ -217,7 +251,8 @@ class Trainer:
         out = train_epoch(self.model, self.optimizer, source, self.args, self.batch_gen,
                           desc=f"epoch {plan.epoch} {name}",
                           after_backward=lambda _, loss: self.guard.observe("pose net", loss,
-                                                                            plan.epoch))
+                                                                            plan.epoch),
+                          ctx=self.ctx)
         self.guard.check(f"after the {name} pass")
         return out
 
@@ -226,7 +261,7 @@ class Trainer:
         with lr 0 (the original's layout)."""
         if self.eval_model is not self.model:
             self.eval_model.load_state_dict(self.model.state_dict())
-        res = evaluate_all(self.eval_model, self.data, self.args)
+        res = evaluate_all(self.eval_model, self.data, self.args, self.ctx)
         log_evaluation(self.writer, res, plan.epoch, tag)
         self.log.record({"epoch": plan.epoch, "tag": tag, **res})
         if tag == "_fake":
@@ -245,14 +280,19 @@ class Trainer:
         seconds = time.time() - self._epoch_start
         self.writer.add_scalar("time/epoch_seconds", seconds, epoch)
         self.writer.add_scalar("posenet/lr", plan.lr, epoch)
-        print(epoch_line(epoch, seconds, self.last_res if plan.trains else None))
+        self.say(epoch_line(epoch, seconds, self.last_res if plan.trains else None))
+        state = self.state(epoch + 1)      # on every rank: it gathers the ranks' RNG states
         if args.snapshot > 0 and (epoch + 1) % args.snapshot == 0:
-            if self.augmenter is not None and args.record_all_picture:
+            if self.augmenter is not None and args.record_all_picture and self.ctx.is_main:
                 self.augmenter.write_pictures(epoch, self.run_dir / "tmp", self.writer)
-            save_checkpoint(self.run_dir / f"ckpt_epoch_{epoch + 1:04d}.pth.tar",
-                            self.state(epoch + 1))
+            self._save(f"ckpt_epoch_{epoch + 1:04d}.pth.tar", state)
         self.writer.flush()
-        save_checkpoint(self.run_dir / LAST_FILE, self.state(epoch + 1))
+        self._save(LAST_FILE, state)
+
+    def _save(self, name: str, state: dict) -> None:
+        """Checkpoints are written by the main process only."""
+        if self.ctx.is_main:
+            save_checkpoint(self.run_dir / name, state)
 
     def _save_best(self, epoch: int, res: dict) -> None:
         """Keep the lowest ``_real`` P1 on each test set (only epochs where the net trained)."""
@@ -261,13 +301,21 @@ class Trainer:
             if metric is None or (self.best[key] is not None and metric >= self.best[key]):
                 continue
             self.best[key] = metric
-            save_checkpoint(self.run_dir / BEST_FILES[key],
-                            {"epoch": epoch, "model_pos": self.model.state_dict(),
-                             "args": vars(self.args), "metrics": res})
+            self._save(BEST_FILES[key], {"epoch": epoch, "model_pos": self.model.state_dict(),
+                                         "args": vars(self.args), "metrics": res})
             self.log.text(f"saving checkpoint {BEST_FILES[key]} (epoch {epoch}, {key} {metric:.4f})")
 
     def finish(self) -> int:
+        """Close the writer; print the last table and the three closing lines."""
         self.writer.close()
+        if not self.ctx.is_main:
+            return 0
         if self.last_res is not None:
             print(format_table(self.last_res))
+        args = self.args
+        data_flags = "" if args.dataset == "h36m" else (
+            f"--dataset {args.dataset} --synthetic_size {args.synthetic_size} "
+            f"--data_dir {args.data_dir}")
+        for line in closing_lines(self.run_dir, self.last_res, data_flags):
+            print(line)
         return 0

@@ -35,7 +35,7 @@ DIVERSITY_SAMPLES = 1024            # of them, rows in the all-pairs mean distan
 NN_CANDIDATES = 32                  # nearest poses by RMS distance re-scored by exact MPJPE
 COVERAGE_RADII_MM = (50.0, 100.0)
 SATURATION_TOLERANCE = 0.01         # within 1 % of a DOF's range width of either bound
-CHUNK_ROWS = 256                    # rows per cdist call: 256 x 2048 x 16 floats = 32 MiB
+CHUNK_ROWS = 256                    # rows per cdist call (pairwise mean: 256 x 1024 x 16 floats)
 CANDIDATES_PER_SAMPLE = 1           # real rows drawn per wanted pose before removing duplicates
 DUPLICATE_MM = 1.0                  # RMS joint distance below which two rows are one frame
 _SEED_SALT = 7_368_787              # keeps these draws apart from every training stream

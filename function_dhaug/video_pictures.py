@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from function_dhaug.visualise import _draw_2d, _draw_3d, _new_figure
+from function_dhaug.visualise import draw_pose_2d, draw_pose_3d, new_figure
 
 MAX_FRAMES = 9
 
@@ -40,16 +40,16 @@ def sequence_strip_figure(fake3d: torch.Tensor, fake2d: torch.Tensor, real3d: to
     rows = [(fake3d, "generated 3D", True), (fake2d, "generated 2D", False),
             (real3d, "real 3D", True), (real2d, "real 2D", False)]
     k = len(cols)
-    fig = _new_figure(2.2 * k, 9)
+    fig = new_figure(2.2 * k, 9)
     for r, (data, label, is3d) in enumerate(rows):
         seq = data.detach().cpu().double().numpy()
         for c, frame in enumerate(cols):
             pos = r * k + c + 1
             if is3d:
                 root = ", ".join(f"{v:.2f}" for v in seq[frame, 0])
-                _draw_3d(fig.add_subplot(4, k, pos, projection="3d"), seq[frame],
+                draw_pose_3d(fig.add_subplot(4, k, pos, projection="3d"), seq[frame],
                          f"{label}, frame {frame}\nroot ({root}) m")
             else:
-                _draw_2d(fig.add_subplot(4, k, pos), seq[frame], f"{label}, frame {frame}")
+                draw_pose_2d(fig.add_subplot(4, k, pos), seq[frame], f"{label}, frame {frame}")
     fig.subplots_adjust(left=0.02, right=0.99, bottom=0.03, top=0.96, wspace=0.25, hspace=0.45)
     return fig

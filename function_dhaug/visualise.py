@@ -21,7 +21,7 @@ def _bone_colour(child: int) -> str:
     return "tab:red" if child in _RIGHT else "tab:blue" if child in _LEFT else "black"
 
 
-def _new_figure(width: float, height: float) -> Any:
+def new_figure(width: float, height: float) -> Any:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     fig = Figure(figsize=(width, height), dpi=80)
@@ -29,7 +29,7 @@ def _new_figure(width: float, height: float) -> Any:
     return fig
 
 
-def _draw_3d(ax: Any, pose: np.ndarray, title: str) -> None:
+def draw_pose_3d(ax: Any, pose: np.ndarray, title: str) -> None:
     for child, parent in enumerate(PARENTS):
         if parent >= 0:
             seg = pose[[parent, child]]
@@ -43,7 +43,7 @@ def _draw_3d(ax: Any, pose: np.ndarray, title: str) -> None:
     ax.tick_params(labelsize=5)
 
 
-def _draw_2d(ax: Any, pose: np.ndarray, title: str) -> None:
+def draw_pose_2d(ax: Any, pose: np.ndarray, title: str) -> None:
     for child, parent in enumerate(PARENTS):
         if parent >= 0:
             seg = pose[[parent, child]]
@@ -62,7 +62,7 @@ def pose_grid_figure(fake3d: torch.Tensor, fake2d: torch.Tensor, real3d: torch.T
     fake3d/real3d (K, 16, 3), fake2d/real2d (K, 16, 2) normalised screen coordinates.
     """
     k = fake3d.shape[0]
-    fig = _new_figure(12, 3 * k)
+    fig = new_figure(12, 3 * k)
     cols = [(fake3d, "generated 3D", True), (fake2d, "generated 2D", False),
             (real3d, "real 3D", True), (real2d, "real 2D", False)]
     for row in range(k):
@@ -70,9 +70,9 @@ def pose_grid_figure(fake3d: torch.Tensor, fake2d: torch.Tensor, real3d: torch.T
             pos = row * 4 + col + 1
             pose = data[row].detach().cpu().double().numpy()
             if is3d:
-                _draw_3d(fig.add_subplot(k, 4, pos, projection="3d"), pose, title)
+                draw_pose_3d(fig.add_subplot(k, 4, pos, projection="3d"), pose, title)
             else:
-                _draw_2d(fig.add_subplot(k, 4, pos), pose, title)
+                draw_pose_2d(fig.add_subplot(k, 4, pos), pose, title)
     fig.subplots_adjust(left=0.04, right=0.98, bottom=0.04, top=0.95, wspace=0.3, hspace=0.35)
     return fig
 
@@ -87,7 +87,7 @@ def angle_histogram_figure(values: torch.Tensor, names: Sequence[str],
     edges = np.linspace(-180, 180, bins + 1)
     counts = np.stack([np.histogram(data[:, j], bins=edges)[0] for j in range(d)]).astype(float)
     counts /= np.maximum(counts.max(axis=1, keepdims=True), 1)
-    fig = _new_figure(9, 0.22 * d + 1.2)
+    fig = new_figure(9, 0.22 * d + 1.2)
     ax = fig.add_axes((0.12, 0.08, 0.82, 0.86))
     ax.imshow(counts, aspect="auto", cmap="viridis", extent=(-180, 180, d - 0.5, -0.5),
               interpolation="nearest")

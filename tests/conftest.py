@@ -99,6 +99,23 @@ def synthetic_small(tmp_path_factory) -> Path:
     return root
 
 
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Linux /proc), children first."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        out += children
+        todo += children
+    return out
+
+
 class EntryScript:
     """``run_fk_gan.py`` run as a user runs it (a subprocess), and what its run folder holds."""
 
@@ -122,7 +139,12 @@ class EntryScript:
 
     @staticmethod
     def kill_after_first_checkpoint(cmd: list[str], cwd: Path, pattern: str) -> Path:
-        """Start ``cmd``, SIGKILL it as soon as ``cwd/pattern`` (a ckpt_last) exists, return it."""
+        """Start ``cmd``, SIGKILL it as soon as ``cwd/pattern`` (a ckpt_last) exists, return it.
+
+        Every descendant is killed too, so the workers of a launcher such as torchrun (which
+        start sessions of their own) do not live on.
+        """
+        import os
         import signal
         import time
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -133,7 +155,11 @@ class EntryScript:
                 ckpt = found[0]
                 break
             time.sleep(0.005)
-        proc.send_signal(signal.SIGKILL)
+        for pid in [proc.pid, *_descendants(proc.pid)]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         proc.wait(timeout=60)
         assert ckpt is not None and proc.returncode == -signal.SIGKILL, "run ended before the kill"
         return ckpt

@@ -3,26 +3,20 @@ dataset (built once per module into a temporary folder)."""
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
+import shlex
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
 
-from data.prepare_data_synthetic import ensure_synthetic_dataset
-
-REPO = Path(__file__).resolve().parents[1]
-SCRIPT = str(REPO / "run_fk_gan.py")
+from tests.conftest import ENTRY_SCRIPT as SCRIPT
+from tests.conftest import EntryScript
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("e2e_data")
-    ensure_synthetic_dataset(root / "synthetic", seed=0, size="small", log=lambda m: None)
-    return root
+def data_dir(synthetic_small) -> Path:
+    return synthetic_small
 
 
 def _data_flags(data_dir: Path) -> list[str]:
@@ -35,23 +29,13 @@ def _flags(data_dir: Path, base: Path, *extra: str) -> list[str]:
             "--additional_train_epoch", "1", "--device", "cpu", "--note", "e2e", *extra]
 
 
-def _run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return proc
+_run = EntryScript.run
+_rows = EntryScript.rows
 
 
 def _run_dir(base: Path) -> Path:
     (run,) = list(base.glob("mlp/gt/*_e2e"))
     return run
-
-
-def _rows(run: Path) -> list[str]:
-    return [l for l in (run / "log.txt").read_text().splitlines() if l[:1].isdigit()]
-
-
-def _weights(path: Path) -> dict:
-    return torch.load(path, map_location="cpu", weights_only=False)["model_pos"]
 
 
 NO_ENHANCE = ("--data_enhancement_method", "NO_enhance")
@@ -93,7 +77,7 @@ def test_run_writes_log_checkpoints_and_tensorboard(full_run):
 
 def test_evaluate_reproduces_logged_metrics(full_run, data_dir):
     ckpt = full_run / "ckpt_best_h36m_p1.pth.tar"
-    epoch = torch.load(ckpt, weights_only=False)["epoch"]
+    epoch = torch.load(ckpt, weights_only=True)["epoch"]
     proc = _run([sys.executable, SCRIPT, "--evaluate", str(ckpt), *_data_flags(data_dir),
                  "--device", "cpu"], cwd=full_run)
     assert "P1" in proc.stdout
@@ -113,7 +97,7 @@ def test_gan_run_trains_on_fake_then_real_rows(full_runs):
     # with lr 0 before each trained epoch's row.
     assert [r[0] for r in rows] == ["0", "1", "1", "2", "2"]
     assert float(rows[0][2]) == 0.0 and float(rows[1][1]) == 0.0 and float(rows[2][1]) > 0
-    ckpt = torch.load(run / "ckpt_last.pth.tar", weights_only=False)
+    ckpt = torch.load(run / "ckpt_last.pth.tar", weights_only=True)
     # 4800 small-synthetic training samples, batch 256, partial batches skipped, 3 epochs.
     assert ckpt["augmenter"]["global_iter"] == 3 * (4800 // 256)
     assert {"G", "D3", "D2", "opt_G", "opt_D3", "opt_D2"} <= set(ckpt["augmenter"])
@@ -122,28 +106,17 @@ def test_gan_run_trains_on_fake_then_real_rows(full_runs):
 
 
 @pytest.mark.parametrize("method", list(METHODS))
-def test_killed_run_resumes_exactly(method, full_runs, data_dir, tmp_path):
+def test_killed_run_resumes_exactly(method, full_runs, data_dir, tmp_path, entry):
     full_run = full_runs[method]
     cmd = _flags(data_dir, tmp_path, *METHODS[method])
-    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 300
-    ckpt = None
-    while time.time() < deadline and proc.poll() is None:
-        found = list(tmp_path.glob("mlp/gt/*_e2e/ckpt_last.pth.tar"))
-        if found:
-            ckpt = found[0]
-            break
-        time.sleep(0.005)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=60)
-    assert ckpt is not None and proc.returncode == -signal.SIGKILL
-    killed_at = torch.load(ckpt, weights_only=False)["epoch"]
+    ckpt = entry.kill_after_first_checkpoint(cmd, tmp_path, "mlp/gt/*_e2e/ckpt_last.pth.tar")
+    killed_at = torch.load(ckpt, weights_only=True)["epoch"]
     assert killed_at < 3, "the run finished before it could be killed"
     _run(cmd + ["--resume", str(ckpt)], cwd=tmp_path)
     run = _run_dir(tmp_path)
     assert _rows(run) == _rows(full_run)
-    a, b = _weights(full_run / "ckpt_last.pth.tar"), _weights(run / "ckpt_last.pth.tar")
-    assert max((a[k].double() - b[k].double()).abs().max().item() for k in a if a[k].numel()) < 1e-6
+    assert entry.max_weight_difference(full_run / "ckpt_last.pth.tar",
+                                       run / "ckpt_last.pth.tar") < 1e-6
     assert "resumed from" in (run / "log.txt").read_text()
 
 
@@ -164,10 +137,8 @@ def test_missing_3dhp_is_skipped_with_empty_columns(data_dir, tmp_path):
 
 
 def test_bad_input_is_one_line_error(tmp_path):
-    proc = subprocess.run([sys.executable, SCRIPT, "--data_dir", str(tmp_path / "none"),
-                           "--device", "cpu", "--checkpoint", str(tmp_path)],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 2
+    proc = _run([sys.executable, SCRIPT, "--data_dir", str(tmp_path / "none"), "--device", "cpu",
+                 "--checkpoint", str(tmp_path)], cwd=tmp_path, code=2)
     assert proc.stderr.strip().startswith("error: missing file") and "Traceback" not in proc.stderr
     assert "prepare_data_h36m.py" in proc.stderr
 
@@ -180,7 +151,6 @@ PAPER_SINGLE_FRAME = (
 
 
 def test_paper_single_frame_command_runs_verbatim(data_dir, tmp_path):
-    import shlex
     cmd = [sys.executable, SCRIPT, *shlex.split(PAPER_SINGLE_FRAME), *_data_flags(data_dir),
            "--epochs", "2", "--additional_train_epoch", "0", "--warmup", "0", "--device", "cpu"]
     _run(cmd, cwd=tmp_path)

@@ -88,17 +88,20 @@ def check_trains_something(args: argparse.Namespace, total: int, trains_at: Call
     """
     if any(trains_at(e) for e in range(start_epoch, total)):
         return
-    epochs = (f"--epochs {args.epochs} + --additional_train_epoch {args.additional_train_epoch}"
-              f" = {total} epoch(s)")
+    video = args.single_or_multi_train_mode == "multi"
+    parts = ["--epochs", "--warmup", "--single_dis_warmup_epoch"] if video else ["--epochs"]
+    parts.append("--additional_train_epoch")
+    epochs = (" + ".join(f"{p} {getattr(args, p[2:])}" for p in parts) + f" = {total} epoch(s)")
     if start_epoch >= total and start_epoch > 0:
         raise DataError(f"--resume {args.resume} is at epoch {start_epoch} and {epochs}: nothing "
                         f"is left to train; raise --additional_train_epoch to continue")
     if total == 0:
         raise DataError(f"{epochs}: nothing would be trained")
     if args.data_enhancement_method == "GAN":
-        raise DataError(f"{epochs} with --warmup {args.warmup}: epochs 0..{args.warmup} are "
-                        f"GAN-only, so the pose net would never train; give more than "
-                        f"{args.warmup + 1} epochs or a smaller --warmup")
+        last = args.warmup + (args.single_dis_warmup_epoch if video else 0)
+        raise DataError(f"{epochs} with --warmup {args.warmup}: epochs 0..{last} are GAN-only, so "
+                        f"the pose net would never train; give more than {last + 1} epochs or a "
+                        f"smaller --warmup")
     raise DataError(f"{epochs} from epoch {start_epoch}: the pose net would never train")
 
 

@@ -63,6 +63,7 @@ def make_args(**overrides) -> argparse.Namespace:
                   bone_len_scaler="different", GAN_whether_use_preAngle=True, batch_size=8,
                   generator_whole_number=6, generator_choose_BoneLen=True,
                   generator_choose_root_pos=True, generator_global_rot=True,
-                  record_all_picture=False, snapshot=2, data_enhancement_method="GAN")
+                  record_all_picture=False, snapshot=2, data_enhancement_method="GAN",
+                  posenet_name="videopose", architecture="3,3,3")
     values.update(overrides)
     return argparse.Namespace(**values)

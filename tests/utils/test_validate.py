@@ -95,6 +95,13 @@ def test_a_run_that_would_train_nothing_is_refused():
         _idle("--epochs", "4", "--additional_train_epoch", "0", "--resume", "r.pth.tar", start=4)
     with pytest.raises(DataError, match="GAN-only"):
         _idle("--epochs", "3", "--additional_train_epoch", "0", "--warmup", "2", start=1)
+    # video: epochs 0..W+S are GAN-only, and the count names every term
+    with pytest.raises(DataError, match=r"--epochs 1 \+ --warmup 0 \+ --single_dis_warmup_epoch 1 "
+                                        r"\+ --additional_train_epoch 0 = 2 epoch\(s\) with "
+                                        r"--warmup 0: epochs 0..1 are GAN-only"):
+        _idle("--epochs", "1", "--additional_train_epoch", "0", "--warmup", "0",
+              "--single_dis_warmup_epoch", "1", "--posenet_name", "mulit_farme_videopose",
+              "--single_or_multi_train_mode", "multi")
 
 
 def test_validate_args_runs_every_check(tmp_path):
