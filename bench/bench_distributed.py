@@ -28,7 +28,8 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 import torch.distributed as dist  # noqa: E402
 
-from utils.distributed import DistContext, GradSyncOptimizer, spawn_local  # noqa: E402
+from utils.distributed import DistContext, GradSyncOptimizer  # noqa: E402
+from utils.local_processes import spawn_local  # noqa: E402
 
 
 class CommTimer:

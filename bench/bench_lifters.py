@@ -10,10 +10,9 @@ implementations (same weights) and timed in the same run, so the ratios need no 
 * SemGCN with batch-major graph convolutions and batch norm on transposed features;
 * the dilated evaluation TCN as one im2col GEMM per layer instead of dilated convolutions.
 
-Also the share of a ``videopose`` training step (batch 1024) spent on the data path: indexing a
-PoseSet-sized tensor with random rows, root-relative targets and the left-right flip.
-Each time is the best of up to ``--repeats`` runs, and the forms of one lifter are timed in
-turns, so that a busy spell on a shared machine hits them alike.
+Also the share of a ``videopose`` step (batch 1024) spent on the data path (random rows of a
+PoseSet, root-relative targets, flips). Times are the best of up to ``--repeats`` runs; forms
+compared by a ratio are timed in turns, so that a busy spell on a shared machine hits them alike.
 
     python bench/bench_lifters.py [--device cpu] [--threads 2] [--amp off|bf16]
                                   [--compile False|True] [--quick]
@@ -50,13 +49,15 @@ SINGLE_BATCH, VIDEO_BATCH = 1024, 512
 LIFTERS = {
     "mlp": ({"posenet_name": "mlp"}, SINGLE_BATCH),
     "gcn": ({"posenet_name": "gcn"}, SINGLE_BATCH),
+    "gcn dropout 0": ({"posenet_name": "gcn", "dropout": 0.0}, SINGLE_BATCH),  # PoseAug's recipe
     "videopose": ({"posenet_name": "videopose"}, SINGLE_BATCH),
     "poseformer": ({"posenet_name": "poseformer"}, SINGLE_BATCH),
-    "tcn 3,3,3": ({"posenet_name": "mulit_farme_videopose", "architecture": "3,3,3"}, VIDEO_BATCH),
-    "poseformer f27": ({"posenet_name": "mulit_farme_poseformer", "architecture": "3,3,3"},
-                       VIDEO_BATCH),
+    "tcn 3,3,3": ({"posenet_name": "mulit_farme_videopose"}, VIDEO_BATCH),      # '3,3,3' default
+    "poseformer f27": ({"posenet_name": "mulit_farme_poseformer"}, VIDEO_BATCH),
 }
 QUICK_BATCH = {"poseformer f27": 128}   # --quick: ~25 s less; samples/s hardly depend on it
+TIMED_TOGETHER = (("mlp", "videopose"), ("gcn", "gcn dropout 0"), ("poseformer",),
+                  ("tcn 3,3,3",), ("poseformer f27",))
 REF, GEMM_EVAL = "  reference: ", "  eval as GEMM: "      # row labels of the extra forms
 
 
@@ -125,8 +126,8 @@ class BatchMajorSemGCN(nn.Module):
     def _block(self, block, x: torch.Tensor) -> torch.Tensor:
         x = block.bn(self._gconv(block.gconv, x).transpose(1, 2)).transpose(1, 2)
         if block.dropout is not None:
-            x = block.dropout(block.relu(x))
-        return block.relu(x)
+            x = block.dropout(torch.relu(x))
+        return torch.relu(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self._block(self.model.gconv_input[0], x.reshape(x.shape[0], -1, 2))
@@ -164,9 +165,8 @@ class Bench:
         (default the bench's) timed calls, fewer (at least one) once ``budget`` seconds are spent."""
         for _ in range(warmup):
             fn()
-        repeats = self.repeats if repeats is None else repeats
         best, spent, runs = math.inf, 0.0, 0
-        while runs < repeats and (runs == 0 or spent < self.budget):
+        while runs < (repeats or self.repeats) and (runs == 0 or spent < self.budget):
             self._sync()
             t0 = time.perf_counter()
             fn()
@@ -201,7 +201,8 @@ class Bench:
     def train_step(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Callable[[], None]:
         opt = torch.optim.Adam(model.parameters(), lr=1e-4)
 
-        def step() -> None:
+        def step() -> None:       # sets the mode: a reference form is its own evaluation model
+            model.train()
             opt.zero_grad(set_to_none=True)
             with autocast(self.device, self.amp):
                 loss = F.mse_loss(model(x).reshape(y.shape), y)
@@ -212,6 +213,7 @@ class Bench:
 
     def eval_call(self, model: nn.Module, x: torch.Tensor) -> Callable[[], None]:
         def call() -> None:
+            model.eval()
             with torch.no_grad(), autocast(self.device, self.amp):
                 model(x)
         return call
@@ -226,9 +228,8 @@ class Bench:
 def inputs(batch: int, frames: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """Fixed (B, [T,] 16, 2) inputs and (B, 16, 3) targets."""
     g = torch.Generator().manual_seed(1)
-    shape = (batch, 16, 2) if frames == 1 else (batch, frames, 16, 2)
-    return (torch.randn(shape, generator=g).to(device),
-            (0.2 * torch.randn(batch, 16, 3, generator=g)).to(device))
+    x = torch.randn((batch, 16, 2) if frames == 1 else (batch, frames, 16, 2), generator=g)
+    return x.to(device), (0.2 * torch.randn(batch, 16, 3, generator=g)).to(device)
 
 
 def prepare_form(bench: Bench, model: nn.Module | None, eval_model: nn.Module, batch: int,
@@ -243,12 +244,11 @@ def prepare_form(bench: Bench, model: nn.Module | None, eval_model: nn.Module, b
     eval_x = x if eval_x is None else eval_x.to(bench.device)
     warm = 2 if bench.compile else 1
     bench.peak_mib()
-    eval_model.to(bench.device).eval()
-    flops = bench.flops(bench.eval_call(eval_model, eval_x))
+    flops = bench.flops(bench.eval_call(eval_model.to(bench.device), eval_x))
     call = bench.eval_call(maybe_compile(eval_model, bench.compile, bench.device), eval_x)
     form = {"eval": (call, flops)}
     if model is not None:
-        model.to(bench.device).train()
+        model.to(bench.device)
         flops = bench.flops(bench.train_step(model, *inputs(8, frames, bench.device))) * batch / 8
         step = bench.train_step(maybe_compile(model, bench.compile, bench.device), x, y)
         form["train"] = (step, flops)
@@ -259,11 +259,12 @@ def prepare_form(bench: Bench, model: nn.Module | None, eval_model: nn.Module, b
     return form
 
 
-def time_in_turns(bench: Bench, forms: dict, batch: int) -> dict:
-    """Figures of each prepared form; the calls are timed in turns (one each per round, up to
-    ``repeats`` rounds or the time budget), so that a busy spell hits every form alike."""
-    calls = {(row, kind): form[kind] for row, form in forms.items() for kind in ("train", "eval")
-             if kind in form}
+def time_in_turns(bench: Bench, forms: dict) -> dict:
+    """Figures of each prepared form, ``forms`` = {row: (form, batch)}: the calls are timed in
+    turns (one each per round, up to ``repeats`` rounds or the time budget), so that a busy
+    spell hits every form alike."""
+    calls = {(row, kind): form[kind] for row, (form, _) in forms.items()
+             for kind in ("train", "eval") if kind in form}
     best = dict.fromkeys(calls, math.inf)
     spent, rounds = 0.0, 0
     while rounds < bench.repeats and (rounds == 0 or spent < bench.budget * len(calls)):
@@ -271,9 +272,9 @@ def time_in_turns(bench: Bench, forms: dict, batch: int) -> dict:
             took = bench.seconds(call, warmup=0, repeats=1)
             best[key], spent = min(best[key], took), spent + took
         rounds += 1
-    results = {row: {"batch": batch, "peak_mib": form["peak_mib"]} for row, form in forms.items()}
+    results = {row: {"batch": b, "peak_mib": form["peak_mib"]} for row, (form, b) in forms.items()}
     for (row, kind), seconds in best.items():
-        results[row].update({kind: batch / seconds, f"{kind}_s": seconds,
+        results[row].update({kind: results[row]["batch"] / seconds, f"{kind}_s": seconds,
                              f"{kind}_gflops": calls[row, kind][1] / seconds / 1e9})
     return results
 
@@ -281,9 +282,9 @@ def time_in_turns(bench: Bench, forms: dict, batch: int) -> dict:
 def data_path_seconds(bench: Bench, rows: int, batch: int) -> float:
     """One batch of the single-frame data path: random rows, root-relative target, flips."""
     g = torch.Generator().manual_seed(2)
+    label = torch.zeros(rows, dtype=torch.long)
     data = PoseSet(pose2d=torch.randn(rows, 16, 2, generator=g), pose3d=torch.randn(rows, 16, 3),
-                   camera=torch.zeros(rows, 16), action=torch.zeros(rows, dtype=torch.long),
-                   subject=torch.zeros(rows, dtype=torch.long)).to(bench.device)
+                   camera=torch.zeros(rows, 16), action=label, subject=label).to(bench.device)
 
     def gather() -> None:
         idx = torch.randint(rows, (batch,), generator=g).to(bench.device)
@@ -297,30 +298,38 @@ def lifter_args(fields: dict) -> argparse.Namespace:
     return argparse.Namespace(**{"stages": 4, "dropout": 0.25, "architecture": "3,3,3", **fields})
 
 
+def lifter_forms(bench: Bench, label: str, batch: int) -> dict:
+    """{row label: prepared form} of one lifter: itself, its reference and the GEMM dilated TCN."""
+    fields, _ = LIFTERS[label]
+    args = lifter_args(fields)
+    frames = math.prod(int(w) for w in args.architecture.split(",")) \
+        if args.posenet_name.startswith("mulit") else 1
+    model, eval_model = build_lifter_pair(args, torch.Generator().manual_seed(0))
+    seq = None
+    if isinstance(eval_model, DilatedTemporalLifter):      # evaluation runs on a sequence
+        seq = inputs(1, batch + frames - 1, torch.device("cpu"))[0]
+    forms = {label: prepare_form(bench, model, eval_model, batch, frames, seq)}
+    ref = reference_of(build_lifter(args, torch.Generator().manual_seed(0)))
+    if ref is not None:
+        forms[REF + label] = prepare_form(bench, ref, ref, batch, frames)
+    if seq is not None:
+        gemm = GemmDilatedTCN(eval_model.filter_widths)
+        gemm.load_state_dict(eval_model.state_dict())
+        forms[GEMM_EVAL + label] = prepare_form(bench, None, gemm, batch, frames, seq)
+    return forms
+
+
 def measure_all(bench: Bench, quick: bool) -> dict:
-    """{row label: figures} for every lifter, its reference form and the GEMM dilated TCN."""
+    """{row label: figures} of every lifter and its extra forms; lifters compared by a target
+    ratio (mlp and videopose) are timed in turns too."""
     results = {}
-    for label, (fields, batch) in LIFTERS.items():
-        print(f"measuring {label} ...", file=sys.stderr, flush=True)
-        batch = QUICK_BATCH.get(label, batch) if quick else batch
-        args = lifter_args(fields)
-        frames = math.prod(int(w) for w in args.architecture.split(",")) \
-            if args.posenet_name.startswith("mulit") else 1
-        model, eval_model = build_lifter_pair(args, torch.Generator().manual_seed(0))
-        seq = None
-        if isinstance(eval_model, DilatedTemporalLifter):      # evaluation runs on a sequence
-            seq = inputs(1, batch + frames - 1, torch.device("cpu"))[0]
-        forms = [(label, model, eval_model, seq)]
-        ref = reference_of(build_lifter(args, torch.Generator().manual_seed(0)))
-        if ref is not None:
-            forms.append((REF + label, ref, ref, None))
-        if seq is not None:
-            gemm = GemmDilatedTCN(eval_model.filter_widths)
-            gemm.load_state_dict(eval_model.state_dict())
-            forms.append((GEMM_EVAL + label, None, gemm, seq))
-        prepared = {row: prepare_form(bench, train_model, test_model, batch, frames, eval_x)
-                    for row, train_model, test_model, eval_x in forms}
-        results.update(time_in_turns(bench, prepared, batch))
+    for group in TIMED_TOGETHER:
+        print(f"measuring {', '.join(group)} ...", file=sys.stderr, flush=True)
+        batch = {label: QUICK_BATCH.get(label, LIFTERS[label][1]) if quick else LIFTERS[label][1]
+                 for label in group}
+        forms = {row: (form, batch[label]) for label in group
+                 for row, form in lifter_forms(bench, label, batch[label]).items()}
+        results.update(time_in_turns(bench, forms))
     return results
 
 
@@ -336,8 +345,8 @@ def print_table(results: dict, matmul: float, cuda: bool) -> None:
               f"{cell(r, 'train_gflops', ',.1f', 11)}{cell(shares, 'train', '.0%', 7)}"
               f"{cell(r, 'eval_gflops', ',.1f', 10)}{cell(shares, 'eval', '.0%', 7)}"
               + (cell(r, 'peak_mib', ',.0f', 10) if cuda else ""))
-    print("eval/s: the batch in eval mode; for the TCN the dilated form on one sequence of "
-          "batch + rf - 1 frames (its reference row: strided convolutions on the windows)")
+    print("eval/s: the batch in eval mode; the TCN's: its dilated form on one sequence of batch+26 "
+          "frames (the reference row's: strided convolutions on the windows)")
 
 
 def print_ratios(results: dict, matmul: float) -> None:
@@ -348,6 +357,8 @@ def print_ratios(results: dict, matmul: float) -> None:
     print("ratios (train samples/s unless stated, this run):")
     print(f"  videopose / mlp             {train('videopose') / train('mlp'):6.2f}   (target >= 0.9)")
     print(f"  gcn now / reference         {train('gcn') / train(REF + 'gcn'):6.2f}   (target >= 3)")
+    print(f"    the same at dropout 0     "
+          f"{train('gcn dropout 0') / train(REF + 'gcn dropout 0'):6.2f}")
     print(f"  videopose now / reference   {train('videopose') / train(REF + 'videopose'):6.2f}")
     print(f"  strided TCN now / reference {train(tcn) / train(REF + tcn):6.2f}")
     print(f"  strided TCN share of matmul {results[tcn]['train_gflops'] / matmul:6.0%}"
@@ -371,9 +382,8 @@ def run(opts: argparse.Namespace) -> None:
     last = bench.matmul_gflops(matmul_n)
     matmul = max(first, last)      # measured before and after: a busy moment must not flatter
     print(f"lifters on {device}, {opts.threads} thread(s), amp {opts.amp}, compile {opts.compile}, "
-          f"best of up to {opts.repeats} runs ({bench.budget:g} s budget each)")
-    print(f"matmul ({matmul_n}^3): {first:,.1f} GFLOP/s before, {last:,.1f} after; "
-          f"shares use {matmul:,.1f}")
+          f"best of up to {opts.repeats} runs ({bench.budget:g} s budget each); matmul "
+          f"({matmul_n}^3): {first:,.1f} GFLOP/s before, {last:,.1f} after, shares use {matmul:,.1f}")
     print_table(results, matmul, device.type == "cuda")
     print_ratios(results, matmul)
     step_s = results["videopose"]["train_s"]

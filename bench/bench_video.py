@@ -7,20 +7,32 @@
 * ``measure_lifter_epoch``: windows/s of a video pose-net epoch (``mulit_farme_videopose``, the
   four step variants of the README command, batch 512) at T = 9 and 27, and the share of the
   step spent gathering windows (target < 10 %).
+* ``measure_gan_epoch``: windows/s of one ``VideoGANAugmenter.run_epoch`` (motion critics on,
+  batch 512) at the paper's widths (1000) and narrow ones (256), split by phase with timers put
+  around the augmenter's pieces from outside (exclusive times: a phase nested in another counts
+  only once), and its cost relative to the lifter epoch at the same T (target <= 2).
 * ``measure_video_evaluation``: frames/s of the video evaluation on the H36M and 3DHP test sets.
 
     python bench/bench_video.py [--data-dir DIR] [--frames 9 27] [--batch 512] [--windows 2048]
-                                [--memory-frames 243] [--threads 2] [--device cpu]
+                                [--gan-widths 1000 256] [--gan-iterations N]
+                                [--memory-frames 243] [--threads 2]
+                                [--device cpu] [--quick]
+
+``--quick`` (< 2 minutes on 2 cores): the 'small' synthetic set, batch 128, 256 lifter windows,
+one timed GAN iteration at width 256 (extrapolated to an epoch), memory at T = 81.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
+from unittest import mock
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -33,10 +45,22 @@ from utils.config import parse_args  # noqa: E402
 TCN_ARCHITECTURES = {9: "3,3", 27: "3,3,3", 81: "3,3,3,3", 243: "3,3,3,3,3"}
 
 
-def data_args(data_dir: Path, batch: int = 512) -> argparse.Namespace:
+def data_args(data_dir: Path, batch: int = 512, size: str = "default",
+              extra: tuple[str, ...] = ()) -> argparse.Namespace:
     """Flags of the README video command that matter here, on the synthetic dataset."""
     return parse_args(["--dataset", "synthetic", "--data_dir", str(data_dir), "--batch_size",
-                       str(batch), "--lr_p", "1e-3", "--synthetic_size", "default"])
+                       str(batch), "--lr_p", "1e-3", "--synthetic_size", size, *extra])
+
+
+def video_gan_args(data_dir: Path, frames: int, width: int, batch: int = 512,
+                   size: str = "default") -> argparse.Namespace:
+    """The README video command's GAN flags at T = ``frames``, every network ``width`` wide."""
+    w = str(width)
+    return data_args(data_dir, batch, size, (
+        "--single_or_multi_train_mode", "multi", "--posenet_name", "mulit_farme_videopose",
+        "--architecture", TCN_ARCHITECTURES[frames], "--GAN_whether_use_preAngle", "True",
+        "--data_enhancement_method", "GAN", "--Gen_DenseDim", w, "--Dis_DenseDim_3D", w,
+        "--Dis_DenseDim_2D", w, "--video_Dis_DenseDim_3D", w, "--video_Dis_DenseDim_2D", w))
 
 
 def _sync(device: torch.device) -> None:
@@ -51,12 +75,12 @@ def _vm_kib(field: str) -> int:
     raise RuntimeError(f"/proc/self/status has no {field}")
 
 
-def memory_child(data_dir: Path, frames: int, batch: int) -> dict:
+def memory_child(data_dir: Path, frames: int, batch: int, size: str = "default") -> dict:
     """(In a fresh process) load the set, gather one epoch of batches; report memory in MiB."""
     from function_baseline.pose_set import batch_indices
     from function_baseline.video_data import frame_source, video_source
     base = _vm_kib("VmRSS")
-    data = load_datasets(data_args(data_dir, batch), log=lambda _msg: None)
+    data = load_datasets(data_args(data_dir, batch, size), log=lambda _msg: None)
     loaded = _vm_kib("VmHWM")
     source = frame_source(data.train) if frames == 1 else video_source(data.train, frames)
     for idx in batch_indices(len(source), batch, torch.Generator().manual_seed(0)):
@@ -65,12 +89,13 @@ def memory_child(data_dir: Path, frames: int, batch: int) -> dict:
             "peak_after_loading_mib": loaded / 1024, "peak_mib": _vm_kib("VmHWM") / 1024}
 
 
-def measure_peak_memory(data_dir: Path, frames: int = 243, batch: int = 512) -> dict:
+def measure_peak_memory(data_dir: Path, frames: int = 243, batch: int = 512,
+                        size: str = "default") -> dict:
     """VmHWM of loading + one epoch of gathering, single frame vs T = ``frames``."""
     results = {}
     for t in (1, frames):
         out = subprocess.run([sys.executable, __file__, "--memory-child", str(t), "--data-dir",
-                              str(data_dir), "--batch", str(batch)],
+                              str(data_dir), "--batch", str(batch), "--synthetic-size", size],
                              check=True, capture_output=True, text=True)
         results[t] = json.loads(out.stdout.strip().splitlines()[-1])
     single, video = results[1], results[frames]
@@ -87,13 +112,13 @@ def measure_peak_memory(data_dir: Path, frames: int = 243, batch: int = 512) -> 
 
 def measure_lifter_epoch(data_dir: Path, frames: int, batch: int = 512, windows: int = 2048,
                          device: torch.device = torch.device("cpu"),
-                         posenet: str = "mulit_farme_videopose") -> dict:
+                         posenet: str = "mulit_farme_videopose", size: str = "default") -> dict:
     """Windows/s of one video pose-net pass over the first ``windows`` training rows (all four
     step variants), and the share of the pass spent in ``BatchSource.batch`` (window gathering)."""
     from function_baseline.model_pos_preparation import build_lifter
     from function_baseline.train import train_epoch
     from function_baseline.video_data import video_source
-    args = data_args(data_dir, batch)
+    args = data_args(data_dir, batch, size)
     args.posenet_name, args.architecture = posenet, TCN_ARCHITECTURES[frames]
     data = load_datasets(args, log=lambda _msg: None)
     train = data.train.index(torch.arange(min(windows, len(data.train))))
@@ -127,14 +152,133 @@ def measure_lifter_epoch(data_dir: Path, frames: int, batch: int = 512, windows:
             "windows_per_s": len(source) / total, "gather_share_percent": share}
 
 
+GAN_PHASES = ("single-frame critic calls", "motion critic calls", "generator steps",
+              "G forward (MLP + angle mapping)", "FK", "projection", "real windows + bone swap")
+
+
+class PhaseTimer:
+    """Exclusive wall time per phase of (possibly nested) timed calls: a call's time minus the
+    time of the timed calls inside it, so the phases add up to at most the whole epoch."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.seconds: dict[str, float] = {}      # exclusive
+        self.inclusive: dict[str, float] = {}
+        self.calls: dict[str, int] = {}
+        self._inner: list[float] = []
+
+    def wrap(self, fn: Callable, phase: str | Callable[..., str]) -> Callable:
+        """``fn`` timed under ``phase`` (a name, or a function of fn's arguments giving one)."""
+        def timed(*a, **k):
+            name = phase(*a, **k) if callable(phase) else phase
+            _sync(self.device)
+            start = time.perf_counter()
+            self._inner.append(0.0)
+            try:
+                return fn(*a, **k)
+            finally:
+                _sync(self.device)
+                elapsed = time.perf_counter() - start
+                inner = self._inner.pop()
+                self.seconds[name] = self.seconds.get(name, 0.0) + elapsed - inner
+                self.inclusive[name] = self.inclusive.get(name, 0.0) + elapsed
+                self.calls[name] = self.calls.get(name, 0) + 1
+                if self._inner:
+                    self._inner[-1] += elapsed
+        return timed
+
+
+def _critic_phase(*a, **k) -> str:
+    """Phase of a ``video_critic_step(critic, optimizer, real, fake, motion, ...)`` call."""
+    motion = a[4] if len(a) > 4 else k["motion"]
+    return GAN_PHASES[1] if motion else GAN_PHASES[0]
+
+
+@contextlib.contextmanager
+def timed_augmenter(aug, timer: PhaseTimer):
+    """Put ``timer`` around the augmenter's pieces without touching its code: the critic step and
+    projection functions the augmenter module calls, the FK the video generator calls, and the
+    instance's generator step, generation and real-window methods; all restored on exit."""
+    import function_dhaug.video_gan_augmenter as vga
+    import models.gan_video_generator as vgen
+    patches = [(vga, "video_critic_step", _critic_phase), (vgen, "forward_kinematics", "FK"),
+               (aug, "_generator_step", GAN_PHASES[2]), (aug, "_generate", GAN_PHASES[3]),
+               (aug, "_real_for_critics", GAN_PHASES[6])]
+    patches += [(vga, name, GAN_PHASES[5])
+                for name in ("to_camera_frame", "project_to_2d", "world_to_screen")]
+    with contextlib.ExitStack() as stack:
+        for owner, name, phase in patches:
+            stack.enter_context(mock.patch.object(owner, name,
+                                                  timer.wrap(getattr(owner, name), phase)))
+        yield timer
+
+
+def measure_gan_epoch(data_dir: Path, frames: int, width: int, batch: int = 512,
+                      iterations: int | None = None, device: torch.device = torch.device("cpu"),
+                      size: str = "default", lifter_windows_per_s: float | None = None) -> dict:
+    """Windows/s of a video GAN epoch (``VideoGANAugmenter.run_epoch`` with the motion critics
+    on) timed over the first ``iterations`` batches of the training set (default ``--df``: one
+    generator step per ``--df`` critic iterations, as in a whole epoch). With another count the
+    iteration counter starts where the timed batches hold a generator step, and the epoch rate is
+    extrapolated to one generator step per ``--df`` iterations. Prints the split by phase and,
+    given the lifter epoch's windows/s at the same T, GAN / lifter time per window."""
+    from function_baseline.video_windows import VideoWindows
+    from function_dhaug.video_gan_augmenter import VideoGANAugmenter
+    args = video_gan_args(data_dir, frames, width, batch, size)
+    data = load_datasets(args, log=lambda _msg: None)
+    iters = iterations or args.df
+    if iters * batch > len(data.train):
+        raise SystemExit(f"the GAN epoch needs {iters * batch} training rows, the set has "
+                         f"{len(data.train)}")
+
+    def augmenter(steps: int, rows: int = batch) -> VideoGANAugmenter:
+        run = argparse.Namespace(**{**vars(args), "batch_size": rows})
+        train = data.train.index(torch.arange(steps * rows))
+        aug = VideoGANAugmenter(run, train, VideoWindows(train.sequence, frames),
+                                data.templates, data.camera_table, device,
+                                torch.Generator().manual_seed(0), progress=False)
+        aug.global_iter = -steps % args.df        # the last timed iteration steps the generator
+        return aug
+
+    epoch = args.single_dis_warmup_epoch                   # the motion critics train from here
+    augmenter(1, min(batch, 64)).run_epoch(epoch)          # warm-up: one small iteration + G step
+    aug = augmenter(iters)
+    with timed_augmenter(aug, PhaseTimer(device)) as timer:
+        _sync(device)
+        start = time.perf_counter()
+        pool = aug.run_epoch(epoch)
+        _sync(device)
+        total = time.perf_counter() - start
+    n, g_steps = iters * batch, timer.calls.get(GAN_PHASES[2], 0)
+    g_time = timer.inclusive.get(GAN_PHASES[2], 0.0)
+    per_iteration = (total - g_time) / iters + (g_time / g_steps / args.df if g_steps else 0.0)
+    rate = batch / per_iteration
+    print(f"video GAN epoch T={frames}, widths {width}, batch {batch}, {len(aug.epoch_calls(epoch))}"
+          f" critic calls per iteration, generator every {args.df}: {n} windows ({iters} "
+          f"iterations, {g_steps} generator step(s), pool {len(pool)}) in {total:.2f} s; "
+          f"epoch rate {rate:,.1f} windows/s"
+          + ("" if iters % args.df == 0 else f" (extrapolated to 1 G step per {args.df})"))
+    split = {name: timer.seconds.get(name, 0.0) for name in GAN_PHASES}
+    split["other (order, statistics, pool, loop)"] = total - sum(split.values())
+    for name, seconds in split.items():
+        print(f"  {name:<40s} {seconds:8.2f} s  {100 * seconds / total:5.1f} %")
+    out = {"frames": frames, "width": width, "windows": n, "seconds": total,
+           "windows_per_s": rate, "phases_s": split}
+    if lifter_windows_per_s:
+        out["ratio_to_lifter"] = lifter_windows_per_s / rate
+        print(f"  GAN epoch / lifter epoch (time per window, T={frames}): "
+              f"{out['ratio_to_lifter']:.2f} (target <= 2)")
+    return out
+
+
 def measure_video_evaluation(data_dir: Path, frames: int,
                              device: torch.device = torch.device("cpu"),
-                             posenet: str = "mulit_farme_videopose") -> dict:
+                             posenet: str = "mulit_farme_videopose", size: str = "default") -> dict:
     """Frames/s of the video evaluation (H36M test set without TTA, 3DHP with flip TTA) of an
     untrained evaluation copy: whole padded sequences for the TCN, ordered windows otherwise."""
     from function_baseline.evaluate import evaluate_3dhp, evaluate_h36m
     from function_baseline.model_pos_preparation import build_lifter_pair
-    args = data_args(data_dir)
+    args = data_args(data_dir, size=size)
     args.posenet_name, args.architecture = posenet, TCN_ARCHITECTURES[frames]
     data = load_datasets(args, log=lambda _msg: None)
     _, model = build_lifter_pair(args, torch.Generator().manual_seed(0))
@@ -163,26 +307,44 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--frames", type=int, nargs="+", default=[9, 27], choices=(9, 27, 81))
     p.add_argument("--batch", type=int, default=512)
     p.add_argument("--windows", type=int, default=2048, help="training rows per timed epoch")
+    p.add_argument("--gan-widths", type=int, nargs="+", default=[1000, 256],
+                   help="generator and critic widths of the timed GAN epochs")
+    p.add_argument("--gan-iterations", type=int, default=None,
+                   help="timed GAN iterations (batches); default --df (one generator step)")
     p.add_argument("--memory-frames", type=int, default=243)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="cpu")
     p.add_argument("--posenet", default="mulit_farme_videopose",
                    choices=("mulit_farme_videopose", "mulit_farme_poseformer"))
+    p.add_argument("--synthetic-size", default="default", help="small, default, large or frames")
+    p.add_argument("--quick", action="store_true",
+                   help="< 2 minutes on 2 cores: small set, batch 128, 256 lifter windows, one "
+                        "GAN iteration of width 256, memory at T=81")
     p.add_argument("--memory-child", type=int, default=None, help=argparse.SUPPRESS)
     opts = p.parse_args(argv)
     if opts.memory_child is not None:
-        print(json.dumps(memory_child(opts.data_dir, opts.memory_child, opts.batch)))
+        print(json.dumps(memory_child(opts.data_dir, opts.memory_child, opts.batch,
+                                      opts.synthetic_size)))
         return
+    if opts.quick:
+        opts.synthetic_size, opts.batch, opts.windows, opts.gan_widths = "small", 128, 256, [256]
+        opts.gan_iterations, opts.memory_frames = 1, 81
     torch.set_num_threads(opts.threads)
+    device, size = torch.device(opts.device), opts.synthetic_size
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = opts.data_dir or Path(tmp)
-        load_datasets(data_args(data_dir), log=print)      # build the dataset once, up front
-        measure_peak_memory(data_dir, opts.memory_frames, opts.batch)
+        load_datasets(data_args(data_dir, size=size), log=print)  # build the dataset once, up front
+        measure_peak_memory(data_dir, opts.memory_frames, opts.batch, size)
+        lifter = {}
         for frames in opts.frames:
-            measure_lifter_epoch(data_dir, frames, opts.batch, opts.windows,
-                                 torch.device(opts.device), opts.posenet)
+            lifter[frames] = measure_lifter_epoch(data_dir, frames, opts.batch, opts.windows,
+                                                  device, opts.posenet, size)["windows_per_s"]
         for frames in opts.frames:
-            measure_video_evaluation(data_dir, frames, torch.device(opts.device), opts.posenet)
+            for width in opts.gan_widths:
+                measure_gan_epoch(data_dir, frames, width, opts.batch, opts.gan_iterations,
+                                  device, size, lifter[frames])
+        for frames in opts.frames:
+            measure_video_evaluation(data_dir, frames, device, opts.posenet, size)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,8 @@ Settings (T = --train_epochs, W = --warmup, P = --gan_pretrain_epochs):
 "Counted from the first pose-net epoch" uses ``--lr_schedule_from_first_train True`` when
 run_fk_gan.py has the flag; until then the same LR sequence is obtained exactly by scaling
 ``--lr_p`` by (E+1)/(E-W) (E = --epochs): the original's rate at epoch W+1+k is then
-lr_p * (1 - k/(E-W)). Likewise ``--gan_pretrain_epochs P`` replaces the GAN-only run once it exists.
+lr_p * (1 - k/(E-W)). Likewise ``--gan_pretrain_epochs P`` replaces the pre-training run once it
+exists.
 """
 from __future__ import annotations
 
@@ -108,7 +109,7 @@ def sizes(args: argparse.Namespace) -> tuple[int, int, int]:
 
 def gan_run(args: argparse.Namespace, name: str, seed: int, pretrain_ckpt: Path | None
             ) -> RunSpec:
-    """A GAN setting's run; ``pretrain_ckpt``: the GAN-only run to continue (emulated
+    """A GAN setting's run; ``pretrain_ckpt``: the pre-training run to continue (emulated
     pre-training), None for no pre-training or when the loop has --gan_pretrain_epochs."""
     pretrained, fresh_lr = GAN_SETTINGS[name]
     t, flags = args.train_epochs, cli_flags()
@@ -165,7 +166,7 @@ def first_runs(args: argparse.Namespace, seed: int, cameras: int, pool: int) -> 
 
 def continued_runs(args: argparse.Namespace, seed: int, done: dict[str, RunResult]
                    ) -> list[RunSpec]:
-    """The pre-trained GAN settings, continued from this seed's GAN-only run."""
+    """The pre-trained GAN settings, continued from this seed's pre-training run."""
     if not emulate_pretraining(args):
         return []
     ckpt = done[f"GAN_pretrain_s{seed}"].run_dir / "ckpt_last.pth.tar"
@@ -174,7 +175,7 @@ def continued_runs(args: argparse.Namespace, seed: int, done: dict[str, RunResul
 
 
 def pretraining_curve(results: dict[str, RunResult], seed: int) -> list[str]:
-    """Section of the report: the diagnostics over the GAN-only run of ``seed`` (if any)."""
+    """Section of the report: the diagnostics over the pre-training run of ``seed`` (if any)."""
     pre = results.get(f"GAN_pretrain_s{seed}")
     if pre is None:
         return []

@@ -26,9 +26,15 @@ class EpochPlan:
     augment: bool
     trains: bool
 
+    @property
+    def pretraining(self) -> bool:
+        """A --gan_pretrain_epochs epoch (before epoch 0): no log row, no snapshot."""
+        return self.epoch < 0
+
 
 def plan_epoch(epoch: int, args: argparse.Namespace) -> EpochPlan:
-    """The plan of epoch ``epoch`` (0-based) for the parsed flags (either mode)."""
+    """The plan of epoch ``epoch`` for the parsed flags (either mode). Epochs -N..-1 are the
+    ``--gan_pretrain_epochs N`` GAN epochs: augment only, no row, no LR step."""
     return EpochPlan(epoch=epoch, lr=posenet_lr(epoch, args), lr_logged=posenet_lr(epoch + 1, args),
                      augment=uses_augmenter(args),
                      trains=posenet_trains(epoch, args))

@@ -42,11 +42,9 @@ def total_epochs(args: argparse.Namespace) -> int:
 
 def posenet_trains(epoch: int, args: argparse.Namespace) -> bool:
     """Whether the pose net trains in ``epoch``: GAN after its warm-up (e > W, video e > W+S);
-    ``normal`` and ``NO_enhance`` every epoch, in both modes."""
-    if args.data_enhancement_method != "GAN":
-        return True
-    start = args.warmup + (args.single_dis_warmup_epoch if _video(args) else 0)
-    return epoch > start
+    ``normal`` and ``NO_enhance`` every epoch, in both modes; never in the GAN pre-training
+    epochs (negative numbers, ``--gan_pretrain_epochs``)."""
+    return epoch >= first_posenet_epoch(args)
 
 
 def posenet_lr(epoch: int, args: argparse.Namespace) -> float:
@@ -55,4 +53,13 @@ def posenet_lr(epoch: int, args: argparse.Namespace) -> float:
     if _video(args) and args.data_enhancement_method == "GAN":
         return video_gan_lr_at_epoch(epoch, args.lr_p, args.epochs, args.warmup,
                                      args.single_dis_warmup_epoch, args.additional_LR_decay)
-    return lr_at_epoch(epoch, args.lr_p, args.epochs, args.additional_LR_decay)
+    first = first_posenet_epoch(args) if args.lr_schedule_from_first_train else 0
+    return lr_at_epoch(max(epoch - first, 0), args.lr_p, args.epochs - first,
+                       args.additional_LR_decay)
+
+
+def first_posenet_epoch(args: argparse.Namespace) -> int:
+    """The first epoch in which the pose net trains (0 unless GAN's warm-up delays it)."""
+    if args.data_enhancement_method != "GAN":
+        return 0
+    return args.warmup + 1 + (args.single_dis_warmup_epoch if _video(args) else 0)

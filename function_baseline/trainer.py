@@ -28,6 +28,7 @@ from function_baseline.train import train_epoch
 from function_baseline.video_data import BatchSource, filter_over_200mm
 from function_dhaug.augmenters import build_augmenter
 from function_baseline.epoch_plan import plan_epoch
+from utils.acceleration import autocast_forward_, maybe_compile
 from utils.checkpoint import load_checkpoint, load_model_weights, save_checkpoint
 from utils.device import resolve_device
 from utils.finite import (FiniteGuard, NonFiniteError, divergence_hint, finite_fake_pool,
@@ -102,7 +103,7 @@ class Trainer:
         self.data = data.to(self.device)
         self.real = self.mode.source(self.data.train)
         self.guard = FiniteGuard(args)
-        self.start_epoch = 0
+        self.start_epoch = -args.gan_pretrain_epochs      # negative epochs: GAN pre-training
         self.best: dict = {"h36m_p1": None, "dhp_p1": None}
         self.last_res: dict | None = None
         self._epoch_start = 0.0
@@ -121,13 +122,21 @@ class Trainer:
 
     # ----------------------------------------------------------------- construction
     def _build_augmenter(self, data):
-        return build_augmenter(self.args, data.train, data.templates, data.camera_table,
-                               self.device, make_generator(self.args.random_seed, 1),
-                               progress=self.ctx.is_main, ctx=self.ctx)
+        augmenter = build_augmenter(self.args, data.train, data.templates, data.camera_table,
+                                    self.device, make_generator(self.args.random_seed, 1),
+                                    progress=self.ctx.is_main, ctx=self.ctx)
+        if augmenter is not None and hasattr(augmenter, "G"):
+            # the critics stay eager: their gradient penalty needs a double backward
+            maybe_compile(augmenter.G, self.args.compile, self.device)
+        return augmenter
 
     def _distributed_models(self, model, eval_model):
-        """Batch statistics synchronised over the ranks; every rank starts from the same weights
-        (same seed) and then draws its own dropout masks (docs/distributed.md#randomness)."""
+        """--amp / --compile applied; batch statistics synchronised over the ranks; every rank
+        starts from the same weights (same seed) and then draws its own dropout masks
+        (docs/distributed.md#randomness)."""
+        for module in {id(model): model, id(eval_model): eval_model}.values():
+            autocast_forward_(module, self.device, self.args.amp)
+            maybe_compile(module, self.args.compile, self.device)
         if not self.ctx.distributed:
             return model, eval_model
         synced = convert_batchnorm(model, self.ctx)
@@ -230,7 +239,23 @@ class Trainer:
         fake = self.augmenter.run_epoch(plan.epoch, self.writer, self.run_dir / "tmp")
         self._check_gan(plan.epoch, first_iter)
         fake = finite_fake_pool(fake, plan.epoch, self.args, self.log.text)
+        self._report_quality(plan.epoch)
         return self.mode.source(fake.to(self.device))
+
+    def _report_quality(self, epoch: int) -> None:
+        """The augmenter's diagnostics of this epoch's fake poses (function_dhaug/gan_quality.py):
+        one metrics.jsonl entry (tag ``_gan_quality``) and one console line."""
+        q = getattr(self.augmenter, "last_quality", None)
+        if not q:
+            return
+        self.log.record({"epoch": epoch, "tag": "_gan_quality", "gan_quality": q})
+        self.say(f"epoch {epoch} fake poses: precision {q['precision_mm']:.0f} mm, coverage "
+                 f"{q['coverage_50mm']:.1f} % within 50 mm / {q['coverage_100mm']:.1f} % within "
+                 f"100 mm, diversity {q['diversity']:.2f} x real, saturated angles "
+                 f"{q.get('angles_saturated', 0.0):.1f} %, roots behind camera "
+                 f"{q['roots_behind_camera']:.1f} %"
+                 + (f", joint speed {q['fake_joint_speed_mm']:.1f} mm/frame (real "
+                    f"{q['real_joint_speed_mm']:.1f})" if "fake_joint_speed_mm" in q else ""))
 
     def _check_gan(self, epoch: int, first_iter: int | None) -> None:
         """One host sync per GAN epoch: stop on the first network whose weights went NaN/inf."""
@@ -274,13 +299,23 @@ class Trainer:
         """Log row, best checkpoints, console line, snapshot and pictures, ckpt_last."""
         args, epoch = self.args, plan.epoch
         self.guard.check(f"before the checkpoints of epoch {epoch}")
+        if plan.pretraining:
+            self.say(f"GAN pre-training epoch {epoch + args.gan_pretrain_epochs + 1}/"
+                     f"{args.gan_pretrain_epochs}: {time.time() - self._epoch_start:.1f} s")
+            self._save(LAST_FILE, self.state(epoch + 1))
+            return
         self.log.row([epoch, plan.lr_logged, *metric_values(self.last_res)])
         if plan.trains:
             self._save_best(epoch, self.last_res)
         seconds = time.time() - self._epoch_start
         self.writer.add_scalar("time/epoch_seconds", seconds, epoch)
         self.writer.add_scalar("posenet/lr", plan.lr, epoch)
-        self.say(epoch_line(epoch, seconds, self.last_res if plan.trains else None))
+        line = epoch_line(epoch, seconds, self.last_res if plan.trains else None)
+        if self.device.type == "cuda":
+            peak = torch.cuda.max_memory_allocated(self.device) / 2 ** 20
+            self.writer.add_scalar("time/peak_gpu_memory_mib", peak, epoch)
+            line += f"  peak GPU memory {peak:.0f} MiB"
+        self.say(line)
         state = self.state(epoch + 1)      # on every rank: it gathers the ranks' RNG states
         if args.snapshot > 0 and (epoch + 1) % args.snapshot == 0:
             if self.augmenter is not None and args.record_all_picture and self.ctx.is_main:

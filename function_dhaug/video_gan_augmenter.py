@@ -27,6 +27,7 @@ from function_dhaug.bone_swap import (draw_template_rows, real_2d_for_critic, re
 from function_dhaug.common import (AugmenterBase, average_log, fake_pose_set, generate,
                                    write_scalars)
 from function_dhaug.gan_augmenter import ADAM_BETAS, EPOCH_TAG, ITER_TAG
+from function_dhaug.gan_quality import GanQuality, mean_joint_speed
 from function_dhaug.pose_stats import (DOF_NAMES, GLOBAL_ROT_NAMES, PoseStatistics,
                                       gan_dof_ranges)
 from function_dhaug.sampling import draw_camera
@@ -44,6 +45,7 @@ from utils.skeleton import NUM_JOINTS, root_relative, template_to_fk_order
 
 NETWORKS = ("G", "D3", "D2", "DM3", "DM2")
 PICTURE_SEQUENCES = 256
+QUALITY_SEQUENCES = 256
 
 
 def write_iteration_scalars(writer: Any, log: list[tuple[int, torch.Tensor]],
@@ -108,6 +110,11 @@ class VideoGANAugmenter(AugmenterBase):
             setattr(self, f"opt_{name}", sync_optimizer(
                 torch.optim.Adam(net.parameters(), lr=lr, betas=ADAM_BETAS), self.ctx))
         self.global_iter = 0
+        self.quality_seed = generator.initial_seed()
+        ranges = {"angles_saturated": gan_dof_ranges(args.GAN_whether_use_preAngle)}
+        self.quality = GanQuality(self.pose3d, self.camera, self.templates, self.quality_seed,
+                                  ranges)
+        self.last_quality: dict[str, float] = {}
 
     # ------------------------------------------------------------------ pieces
     def _critic(self, call: CriticCall) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
@@ -220,8 +227,23 @@ class VideoGANAugmenter(AugmenterBase):
             return fake_pose_set(self.pose3d.new_zeros(0, t, NUM_JOINTS, 2),
                                  self.pose3d.new_zeros(0, NUM_JOINTS, 3),
                                  self.pose3d.new_zeros(0, 16))
-        return fake_pose_set(*self.ctx.gather_batch_fields(
+        pool = fake_pose_set(*self.ctx.gather_batch_fields(
             [torch.cat(p) for p in (pool2d, pool3d, pool_cam)], len(pool2d)))
+        if self.ctx.is_main:  # the pool is the same on every rank: measure it once
+            self.last_quality = self._measure_quality(epoch, pool)
+            write_scalars(writer, GanQuality.scalars(self.last_quality), epoch)
+        return pool
+
+    @torch.no_grad()
+    def _measure_quality(self, epoch: int, pool: PoseSet) -> dict[str, float]:
+        """The single-frame figures on the pool's centre frames, plus the mean joint speed
+        (mm/frame) of generated against real sequences, from a generator of their own."""
+        quality = self.quality.measure(epoch, pool)
+        rng = torch.Generator().manual_seed(self.quality_seed * 7919 + epoch)
+        n = min(QUALITY_SEQUENCES, len(self.pose3d))
+        quality["fake_joint_speed_mm"] = mean_joint_speed(self.sample_sequences(n, rng))
+        quality["real_joint_speed_mm"] = mean_joint_speed(self.sample_real_sequences(n, rng))
+        return quality
 
     def _log(self, writer: Any, epoch: int, calls: tuple[CriticCall, ...], critic_log: list,
              gen_log: list, stats: PoseStatistics) -> None:

@@ -31,12 +31,11 @@ class GraphConvBlock(nn.Module):
         super().__init__()
         self.gconv = SemGraphConv(in_features, out_features, adjacency)
         self.bn = nn.BatchNorm1d(out_features)
-        self.relu = nn.ReLU()
         self.dropout = nn.Dropout(dropout) if dropout is not None else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.gconv.forward_nodes(x)
-        h = self.relu(self.bn(h.reshape(-1, h.shape[-1])).reshape(h.shape))
+        h = torch.relu_(self.bn(h.reshape(-1, h.shape[-1]))).reshape(h.shape)  # BN keeps no output
         return self.dropout(h) if self.dropout is not None else h
 
 

@@ -16,9 +16,10 @@ The strided form computes in a channels-last (N, L, C) layout: a width-w, stride
 is a reshape of w consecutive frames into one row plus one matrix product with the weight
 flattened frame-major, (out, in, w) -> (out, w * in), and batch norm runs on the (N * L, C) rows
 (the same statistics as over (N, C, L)).  This is the same arithmetic as the convolution, but
-as large GEMMs instead of convolution kernels on very short sequences (3x faster on CPU for the
-single-frame lifter).  The dilated form stays a convolution: on whole sequences it is long and
-the convolution kernels are as fast as shifted matrix products (see docs/lifters.md#videopose).
+as large GEMMs instead of convolution kernels on very short sequences (on CPU the single-frame
+lifter trains 3-4x faster, as fast as the MLP of the same shapes).  The dilated form stays a
+convolution: on whole sequences the kernels are as fast as an im2col GEMM, without its copy
+(``bench/bench_lifters.py`` times both; see docs/lifters.md#videopose).
 """
 from __future__ import annotations
 
@@ -123,8 +124,8 @@ class StridedTemporalLifter(_TemporalConvLifter):
     def _layer(self, h: torch.Tensor, conv: nn.Conv1d, bn: nn.BatchNorm1d) -> torch.Tensor:
         """Drop(ReLU(BN(conv(h)))) for (N, L, C) frames."""
         y = strided_conv_as_linear(h, conv)
-        y = bn(y.reshape(-1, y.shape[-1])).reshape(y.shape)
-        return self.drop(self.relu(y))
+        z = torch.relu_(bn(y.reshape(-1, y.shape[-1])))   # in place: BN's backward keeps no output
+        return self.drop(z.reshape(y.shape))
 
     def _trunk(self, h: torch.Tensor) -> torch.Tensor:
         h = self._layer(h, self.expand_conv, self.expand_bn)

@@ -75,23 +75,23 @@ class SemGraphConv(nn.Module):
         return torch.softmax(logits, dim=1)
 
     def forward_nodes(self, x: torch.Tensor) -> torch.Tensor:
-        """Node-major (J, M, in) -> (J, M, out): the layout in which every step is one GEMM.
+        """Node-major (J, M, in) -> (J, M, out): the layout in which every term is one product.
 
-        ``X W0`` and ``X W1`` are (J*M, in) x (in, out) products; the self term scales rows by
-        diag(A); the neighbour mix is one (J, J) x (J, M*out) product fused with the add.
+        Self term: a batched product with the per-node weights diag(A)_j * W0 (J small
+        (in, out) matrices, bias added in the same call); neighbour term: ``X W1`` as one
+        (J*M, in) x (in, out) GEMM, mixed by a (J, J) x (J, M*out) product fused with the sum.
         A is recomputed from ``e`` on every call (nothing goes stale after an optimiser step).
         """
         a = self.weighting().to(x.dtype)
-        self_weight = a.diagonal()
-        neighbours = a.masked_fill(self.eye, 0.0)
         j, m = x.shape[:2]
-        h_self = torch.matmul(x, self.W[0])
-        h_neigh = torch.matmul(x, self.W[1])
+        self_weights = self.W[0] * a.diagonal()[:, None, None]        # (J, in, out)
         if self.bias is not None:
-            base = torch.addcmul(self.bias, h_self, self_weight[:, None, None])
+            h_self = torch.baddbmm(self.bias, x, self_weights)
         else:
-            base = h_self * self_weight[:, None, None]
-        out = torch.addmm(base.reshape(j, -1), neighbours, h_neigh.reshape(j, -1))
+            h_self = torch.bmm(x, self_weights)
+        h_neigh = torch.matmul(x, self.W[1])
+        out = torch.addmm(h_self.reshape(j, -1), a.masked_fill(self.eye, 0.0),
+                          h_neigh.reshape(j, -1))
         return out.reshape(j, m, self.out_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

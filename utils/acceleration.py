@@ -72,3 +72,24 @@ def maybe_compile(module: nn.Module, enabled: bool, device: torch.device | None 
         raise DataError(f"--compile True: {problem}")
     module.compile(**options)
     return module
+
+
+def autocast_forward_(module: nn.Module, device: torch.device, amp: str) -> nn.Module:
+    """Make every call of ``module`` run under :func:`autocast` and return float32 outputs.
+
+    The forward is wrapped on the instance, so parameters, ``state_dict()`` names and checkpoints
+    are unchanged; losses, backward and the optimiser stay outside autocast (float32). ``amp``
+    'off' leaves the module as it is. Returns ``module``.
+    """
+    autocast(device, amp)            # validates amp and device once, here
+    if amp == "off":
+        return module
+    forward = module.forward
+
+    def forward_in_autocast(*args, **kwargs):
+        with autocast(device, amp):
+            out = forward(*args, **kwargs)
+        return out.float()
+
+    module.forward = forward_in_autocast
+    return module

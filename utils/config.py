@@ -14,6 +14,7 @@ from function_baseline.model_pos_preparation import (MULTI_FRAME_NAMES, POSENET_
 from function_dhaug.augmenters import METHODS
 from models.bone_scaling import SCALE_MODES
 from models.gan_generator import OUTPUT_DIM
+from utils.acceleration import AMP_MODES
 
 TRUE_WORDS = ("true", "1", "yes", "y", "t")
 FALSE_WORDS = ("false", "0", "no", "n", "f")
@@ -107,6 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
                    help="auto: CUDA when available, else CPU")
     g.add_argument("--gpu_id", default="0", help="CUDA device index used with --device cuda/auto")
+    g.add_argument("--amp", default="off", choices=AMP_MODES,
+                   help="bf16: lifter forward passes under bfloat16 autocast (losses, gradients and "
+                        "weights stay float32)")
+    g.add_argument("--compile", default=False, type=B,
+                   help="torch.compile the lifter and the generator (needs a C++ compiler on CPU, "
+                        "triton on CUDA); the first calls are slow")
     g.add_argument("--pck_joints", default=16, type=int, choices=(16, 14),
                    help="3DHP PCK/AUC joints: 16 as the original, or the standard 14")
 
@@ -132,7 +139,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = p.add_argument_group("augmentation")
     g.add_argument("--data_enhancement_method", default="GAN", choices=METHODS)
-    g.add_argument("--warmup", default=2, type=_non_negative_int, help="GAN-only epochs")
+    g.add_argument("--warmup", default=2, type=_non_negative_int,
+                   help="GAN mode: epochs 0..N are GAN-only (N + 1 epochs)")
+    g.add_argument("--gan_pretrain_epochs", default=0, type=_non_negative_int,
+                   help="GAN epochs before epoch 0 (no pose-net step, log row or LR step); "
+                        "0 = the original's behaviour (docs/training.md#epoch-loop)")
+    g.add_argument("--lr_schedule_from_first_train", default=False, type=B,
+                   help="count the single-frame LR decay from the first pose-net epoch instead of "
+                        "epoch 0 (the original also steps it during the GAN warm-up)")
     g.add_argument("--df", default=5, type=_positive_int,
                    help="a generator step every df critic iterations")
     g.add_argument("--lr_g", default=1e-4, type=_positive_float, help="generator learning rate")
@@ -198,6 +212,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if args.GAN_OUTPUT_DIM != OUTPUT_DIM:
         parser.error(f"--GAN_OUTPUT_DIM must be {OUTPUT_DIM} (31 joint angles + 1 unused + 3 root "
                      f"values), got {args.GAN_OUTPUT_DIM}")
+    if args.gan_pretrain_epochs and args.data_enhancement_method != "GAN":
+        parser.error("--gan_pretrain_epochs needs --data_enhancement_method GAN")
     video_net = args.posenet_name in MULTI_FRAME_NAMES
     if (args.single_or_multi_train_mode == "multi") != video_net:
         parser.error(f"--posenet_name {args.posenet_name} needs --single_or_multi_train_mode "

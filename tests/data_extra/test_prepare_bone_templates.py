@@ -71,35 +71,28 @@ def test_templates_as_a_user_computes_them(tmp_path):
     np.testing.assert_array_equal(fmt.load_bone_templates(out), t)
 
 
-def _error(capsys, argv: list[str]) -> str:
-    assert prep.main(argv) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: ") and err.count("\n") == 1
-    return err
-
-
-def test_bad_inputs_give_one_clear_error(tmp_path, capsys):
+def test_bad_inputs_give_one_clear_error(tmp_path, cli_error):
     out = ["--output-dir", str(tmp_path / "out")]
-    err = _error(capsys, ["--input", str(tmp_path / "data_3d_h36m.npz"), *out])
+    err = cli_error(prep.main, ["--input", str(tmp_path / "data_3d_h36m.npz"), *out])
     assert "missing file" in err and "prepare_data_h36m.py" in err
 
     make_3d(tmp_path / "partial.npz", subjects=("S1", "S5", "S7", "S8"))
-    err = _error(capsys, ["--input", str(tmp_path / "partial.npz"), *out])
+    err = cli_error(prep.main, ["--input", str(tmp_path / "partial.npz"), *out])
     assert str(tmp_path / "partial.npz") in err and "subject S6 missing" in err
 
     bad = {"S1": {"Walking 1": np.zeros((2, 17, 3))}}
     fmt.save_positions_3d(tmp_path / "shape.npz", bad)
-    err = _error(capsys, ["--input", str(tmp_path / "shape.npz"), *out])
+    err = cli_error(prep.main, ["--input", str(tmp_path / "shape.npz"), *out])
     assert str(tmp_path / "shape.npz") in err and "expected (N, 32, 3)" in err
     assert not (tmp_path / "out").exists()
 
 
-def test_refuses_to_overwrite_and_default_output_dir(tmp_path, capsys):
+def test_refuses_to_overwrite_and_default_output_dir(tmp_path, capsys, cli_error):
     make_3d(tmp_path / "in.npz")
     argv = ["--input", str(tmp_path / "in.npz"), "--output-dir", str(tmp_path)]
     assert prep.main(argv) == 0
     capsys.readouterr()
-    assert "already exists" in _error(capsys, argv)
+    assert "already exists" in cli_error(prep.main, argv)
     assert prep.main([*argv, "--force"]) == 0
     assert prep.parse_args(["--input", "x.npz"]).output_dir == REPO / "data_extra"
 
@@ -116,11 +109,11 @@ def test_the_prepared_file_records_its_input(tmp_path, capsys):
     assert fmt.template_source_change(record, tmp_path / "in.npz") is None
 
 
-def test_a_millimetre_input_is_refused(tmp_path, capsys):
+def test_a_millimetre_input_is_refused(tmp_path, cli_error):
     make_3d(tmp_path / "in.npz")
     metres = fmt.load_positions_3d(tmp_path / "in.npz")
     fmt.save_positions_3d(tmp_path / "mm.npz", {s: {a: p * 1000 for a, p in acts.items()}
                                                 for s, acts in metres.items()})
-    err = _error(capsys, ["--input", str(tmp_path / "mm.npz"), "--output-dir", str(tmp_path / "o")])
+    err = cli_error(prep.main, ["--input", str(tmp_path / "mm.npz"), "--output-dir", str(tmp_path / "o")])
     assert str(tmp_path / "mm.npz") in err and "millimetres" in err
     assert not (tmp_path / "o").exists()

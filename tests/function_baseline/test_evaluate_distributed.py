@@ -14,7 +14,8 @@ from function_baseline.pose_set import PoseSet
 from models.lifter_mlp import MLPLifter
 from models.lifter_videopose import DilatedTemporalLifter, StridedTemporalLifter
 from tests.function_dhaug.synthetic_data import make_pose_set
-from utils.distributed import DistContext, spawn_local
+from utils.distributed import DistContext
+from utils.local_processes import spawn_local
 
 # Small forward batches so that 70 rows make 9 batches (5 on rank 0, 4 on rank 1) and the TCN
 # stream several passes of chunks; 5 rows fit one batch.

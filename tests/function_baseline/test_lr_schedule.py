@@ -6,11 +6,13 @@ from function_baseline.lr_schedule import (lr_at_epoch, posenet_lr, posenet_trai
                                            video_gan_lr_at_epoch)
 
 
-def _args(mode="multi", method="GAN", epochs=50, warmup=20, single=4, extra=60, lr_p=1e-3):
+def _args(mode="multi", method="GAN", epochs=50, warmup=20, single=4, extra=60, lr_p=1e-3,
+          from_first_train=False):
     """The README video command's schedule flags (single-frame defaults where mode='single')."""
     return argparse.Namespace(single_or_multi_train_mode=mode, data_enhancement_method=method,
                               epochs=epochs, warmup=warmup, single_dis_warmup_epoch=single,
-                              additional_train_epoch=extra, lr_p=lr_p, additional_LR_decay=0.95)
+                              additional_train_epoch=extra, lr_p=lr_p, additional_LR_decay=0.95,
+                              lr_schedule_from_first_train=from_first_train)
 
 
 @pytest.mark.parametrize("epoch, expected", [
@@ -66,3 +68,26 @@ def test_acceptance_run_trains_the_lifter_in_its_third_epoch():
     assert total_epochs(args) == 3
     assert [posenet_trains(e, args) for e in range(3)] == [False, False, True]
     assert posenet_lr(2, args) == 1e-3
+
+
+def test_lr_schedule_from_first_train_starts_the_decay_with_the_lifter():
+    # single-frame GAN, --warmup 2: the lifter first trains in epoch 3; counted from there the
+    # linear decay runs over --epochs - 3 epochs: lr_p at epoch 3, lr_p / (E - 3 + 1) at epoch E
+    args = _args(mode="single", warmup=2, epochs=10, extra=2, from_first_train=True)
+    assert not posenet_trains(2, args) and posenet_trains(3, args)
+    assert posenet_lr(3, args) == pytest.approx(1e-3)
+    assert posenet_lr(4, args) == pytest.approx(1e-3 * (1 - 1 / 8))
+    assert posenet_lr(10, args) == pytest.approx(1e-3 / 8)
+    assert posenet_lr(11, args) == pytest.approx(1e-3 / 8 * 0.95)
+    # the original's schedule had already decayed to lr_p * (1 - 3/11) when the lifter started
+    assert posenet_lr(3, _args(mode="single", warmup=2, epochs=10)) == pytest.approx(1e-3 * 8 / 11)
+    # other methods train from epoch 0, so the flag changes nothing for them
+    plain = _args(mode="single", method="NO_enhance", epochs=10)
+    same = _args(mode="single", method="NO_enhance", epochs=10, from_first_train=True)
+    assert [posenet_lr(e, plain) for e in range(12)] == [posenet_lr(e, same) for e in range(12)]
+
+
+def test_pretraining_epochs_never_train_the_pose_net():
+    args = _args(mode="single", warmup=0, epochs=4, extra=0)
+    assert [posenet_trains(e, args) for e in (-3, -1, 0, 1)] == [False, False, False, True]
+

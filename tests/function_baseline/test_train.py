@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from function_baseline.pose_set import PoseSet, batch_indices
+from function_baseline.pose_set import PoseSet
 from function_baseline.train import pose_loss, step_variants, train_epoch
 from function_baseline.video_data import video_source
 from models.lifter_videopose import StridedTemporalLifter
@@ -26,13 +26,6 @@ def _data(n=64):
     pose3d = torch.cat([pose2d * 4, torch.full((n, 16, 1), 4.0)], dim=-1)
     zeros = torch.zeros(n, dtype=torch.long)
     return PoseSet(pose2d, pose3d, torch.zeros(n, 16), zeros, zeros)
-
-
-def test_batch_indices_cover_everything_once():
-    g = torch.Generator().manual_seed(3)
-    idx = torch.cat(list(batch_indices(10, 4, g)))
-    assert sorted(idx.tolist()) == list(range(10))
-    assert [len(b) for b in batch_indices(10, 4, g, drop_last=True)] == [4, 4]
 
 
 def test_training_lowers_the_loss_and_flip_doubles_the_steps():

@@ -21,7 +21,8 @@ from models.lifter_videopose import StridedTemporalLifter
 from models.sync_batch_norm import SyncBatchNorm1d
 from tests.function_dhaug.synthetic_data import make_pose_set
 from utils.config import parse_args
-from utils.distributed import DistContext, convert_batchnorm, spawn_local
+from utils.distributed import DistContext, convert_batchnorm
+from utils.local_processes import spawn_local
 
 # 69 rows in batches of 16: the last global batch of 5 rows splits 3 / 2 over the ranks.
 FRAME_ROWS, VIDEO_ROWS, SEQUENCE_LENGTH = 69, 48, 12

@@ -19,7 +19,8 @@ from function_baseline.video_windows import VideoWindows
 from function_dhaug.gan_augmenter import GANAugmenter
 from function_dhaug.video_gan_augmenter import NETWORKS, VideoGANAugmenter
 from utils.camera import h36m_camera_table
-from utils.distributed import DistContext, spawn_local
+from utils.distributed import DistContext
+from utils.local_processes import spawn_local
 from utils.io import DataError
 
 from .synthetic_data import SUBJECTS, make_args, make_pose_set, make_templates

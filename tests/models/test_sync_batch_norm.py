@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from models.sync_batch_norm import SyncBatchNorm1d, convert_batchnorm1d
-from utils.distributed import spawn_local
+from utils.local_processes import spawn_local
 
 WORLD = 2
 STEPS = 2

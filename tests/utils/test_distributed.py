@@ -21,9 +21,9 @@ from models.lifter_videopose import VideoPoseLifter
 from models.sync_batch_norm import SyncBatchNorm1d
 import utils.distributed
 from utils.distributed import (DistContext, GradSyncOptimizer, check_batch_size, chunk_bounds,
-                               convert_batchnorm, init_distributed, read_launch_env, shard_bounds,
-                               spawn_local)
+                               convert_batchnorm, init_distributed, read_launch_env, shard_bounds)
 from utils.io import DataError
+from utils.local_processes import spawn_local
 
 ROOT = Path(__file__).resolve().parents[2]
 WORLD = 2

@@ -79,3 +79,16 @@ def test_real_timestamp_is_iso_8601_without_colons(tmp_path):
 @pytest.mark.parametrize("note", ["debug", "a b"])
 def test_note_is_the_folder_suffix(tmp_path, note):
     assert make_run_dir(tmp_path, "mlp", "cpn_ft_h36m_dbb", note).name.endswith("_" + note)
+
+
+def test_null_log_and_writer_keep_state_but_write_nothing(tmp_path):
+    from utils.logger import NullRunLog, NullWriter
+    real, null = RunLog(tmp_path / "a"), NullRunLog(tmp_path / "b")
+    for log in (real, null):
+        log.text("line one\nline two")
+        log.row([3, 0.5, None])
+        log.record({"epoch": 3})
+    assert null.state() == real.state()          # a non-main rank's checkpoint matches rank 0's
+    assert not (tmp_path / "b").exists()
+    writer = NullWriter()
+    assert writer.add_scalar("x", 1.0, 0) is None and writer.flush() is None
