@@ -22,5 +22,5 @@ echo "== paper video command, synthetic, two GAN epochs + one pose-net epoch"
   2>&1 | grep -E "^epoch [0-9]+:|wall|run folder"
 for flags in "" "--amp bf16" "--compile True" "--amp bf16 --compile True"; do
   echo "== bench/bench_lifters.py --device cuda $flags"
-  "$PY" bench/bench_lifters.py --device cuda $flags
+  "$PY" bench/bench_lifters.py --device cuda --quick $flags
 done

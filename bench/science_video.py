@@ -25,6 +25,7 @@ pose-net steps. Both LR schedules decay linearly from ``--lr_p`` over their pose
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -41,18 +42,19 @@ def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", default="0", help="comma list of --random_seed values")
     p.add_argument("--train_epochs", type=int, default=4, help="T: pose-net epochs of GAN")
-    p.add_argument("--gan_warmups", default="1:1",
-                   help="comma list of W:S (--warmup : --single_dis_warmup_epoch), one GAN "
-                        "setting each")
-    p.add_argument("--batch_size", type=int, default=128)
+    p.add_argument("--gan_warmups", default="1:1,6:2",
+                   help="comma list of W:S or W:S:DF (--warmup : --single_dis_warmup_epoch, "
+                        "optionally : --df), one GAN setting each")
+    p.add_argument("--batch_size", type=int, default=64)
     p.add_argument("--lr_p", type=float, default=1e-3)
     p.add_argument("--lr_gan", type=float, default=5e-4, help="--lr_g and --lr_d")
-    p.add_argument("--width", type=int, default=256, help="generator and single-frame critics")
-    p.add_argument("--motion_width", type=int, default=256, help="motion critics")
-    p.add_argument("--df", type=int, default=5, help="critic iterations per generator step")
+    p.add_argument("--width", type=int, default=128, help="generator and single-frame critics")
+    p.add_argument("--motion_width", type=int, default=128, help="motion critics")
+    p.add_argument("--df", type=int, default=5,
+                   help="critic iterations per generator step (unless a setting gives its own)")
     p.add_argument("--synthetic_size", default="small")
-    p.add_argument("--downsample", type=int, default=2)
-    p.add_argument("--s1only", default="False", choices=("True", "False"))
+    p.add_argument("--downsample", type=int, default=1)
+    p.add_argument("--s1only", default="True", choices=("True", "False"))
     p.add_argument("--data_dir", default="data")
     p.add_argument("--device", default="auto")
     p.add_argument("--jobs", type=int, default=1, help="runs at a time")
@@ -62,13 +64,14 @@ def parse() -> argparse.Namespace:
     args = p.parse_args()
     args.seeds = [int(s) for s in args.seeds.split(",")]
     try:
-        args.gan_warmups = [tuple(int(v) for v in pair.split(":"))
-                            for pair in args.gan_warmups.split(",") if pair]
-        if any(len(pair) != 2 or min(pair) < 0 for pair in args.gan_warmups):
+        settings = [tuple(int(v) for v in item.split(":"))
+                    for item in args.gan_warmups.split(",") if item]
+        if any(len(x) not in (2, 3) or min(x) < 0 or x[2:3] == (0,) for x in settings):
             raise ValueError
     except ValueError:
-        p.error(f"--gan_warmups: expected W:S pairs of non-negative integers, got "
-                f"{args.gan_warmups!r}")
+        p.error(f"--gan_warmups: expected W:S or W:S:DF items (non-negative integers, DF >= 1), "
+                f"got {args.gan_warmups!r}")
+    args.gan_warmups = [x if len(x) == 3 else (*x, None) for x in settings]
     if args.train_epochs < 1:
         p.error("--train_epochs must be >= 1")
     return args
@@ -85,7 +88,7 @@ def common_flags(args: argparse.Namespace) -> list[str]:
             str(args.batch_size), "--additional_train_epoch", "0", "--additional_LR_decay",
             "0.95", "--Gen_DenseDim", w, "--Dis_DenseDim_3D", w, "--Dis_DenseDim_2D", w,
             "--video_Dis_DenseDim_3D", m, "--video_Dis_DenseDim_2D", m, "--lr_g", lr, "--lr_d",
-            lr, "--df", str(args.df), "--record_all_picture", "False", "--snapshot", "0",
+            lr, "--record_all_picture", "False", "--snapshot", "0",
             "--device", args.device]
 
 
@@ -100,21 +103,28 @@ def sizes(args: argparse.Namespace) -> tuple[int, int, int]:
     return n, n // args.batch_size * args.batch_size, variants
 
 
-def gan_name(warmup: int, single_dis: int) -> str:
-    return f"GAN_w{warmup}_s{single_dis}"
+def gan_name(warmup: int, single_dis: int, df: int | None) -> str:
+    return f"GAN_w{warmup}_s{single_dis}" + (f"_df{df}" if df else "")
 
 
 def runs_of_seed(args: argparse.Namespace, seed: int) -> list[RunSpec]:
-    """NO_enhance (2T real epochs) and one GAN run per W:S pair (T pose-net epochs each)."""
+    """NO_enhance (2T real epochs) and one GAN run per W:S[:DF] (T pose-net epochs each)."""
     t, sfx, seed_flag = args.train_epochs, f"_s{seed}", ["--random_seed", str(seed)]
     runs = [RunSpec(BASELINE + sfx, [*seed_flag, "--data_enhancement_method", BASELINE,
                                      "--epochs", str(2 * t), "--warmup", "0",
                                      "--single_dis_warmup_epoch", "0"])]
-    for w, s in args.gan_warmups:
-        runs.append(RunSpec(gan_name(w, s) + sfx, [
+    for w, s, df in args.gan_warmups:
+        runs.append(RunSpec(gan_name(w, s, df) + sfx, [
             *seed_flag, "--data_enhancement_method", "GAN", "--epochs", str(t + 1), "--warmup",
-            str(w), "--single_dis_warmup_epoch", str(s)]))
+            str(w), "--single_dis_warmup_epoch", str(s), "--df", str(df or args.df)]))
     return runs
+
+
+def evaluations_of(res: RunResult, tags: tuple[str, ...] = ("_real",)) -> RunResult:
+    """``res`` keeping only the metrics.jsonl entries of ``tags`` (the log also holds
+    ``_gan_quality`` entries; ``_fake`` evaluations follow the fake pass of the same epoch)."""
+    return dataclasses.replace(res, evaluations=[e for e in res.evaluations
+                                                 if e.get("tag") in tags])
 
 
 def curve_table(runs: dict[str, RunResult]) -> str:
@@ -125,6 +135,24 @@ def curve_table(runs: dict[str, RunResult]) -> str:
             if e["tag"] == "_real":
                 dhp = f"{e['dhp']['p1']:.2f}" if e.get("dhp") else "–"
                 lines.append(f"| {name} | {e['epoch']} | {e['h36m']['p1']:.2f} | {dhp} |")
+    return "\n".join(lines)
+
+
+QUALITY_CURVE = (("precision_mm", "precision (mm)"), ("coverage_100mm", "cov@100 (%)"),
+                 ("diversity", "diversity"), ("fake_joint_speed_mm", "fake speed (mm/frame)"),
+                 ("real_joint_speed_mm", "real speed (mm/frame)"))
+
+
+def quality_curves(runs: dict[str, RunResult]) -> str:
+    """Markdown table of the GAN diagnostics of every epoch (``_gan_quality`` log entries)."""
+    lines = ["| run | epoch | " + " | ".join(c[1] for c in QUALITY_CURVE) + " |",
+             "|---|---|" + "---|" * len(QUALITY_CURVE)]
+    for name, res in runs.items():
+        for e in res.evaluations:
+            if e.get("tag") == "_gan_quality":
+                q = e["gan_quality"]
+                lines.append(f"| {name} | {e['epoch']} | " + " | ".join(
+                    f"{q[k]:.2f}" if k in q else "–" for k, _ in QUALITY_CURVE) + " |")
     return "\n".join(lines)
 
 
@@ -151,16 +179,20 @@ def main() -> None:
     n, pool, variants = sizes(args)
     specs = [s for seed in args.seeds for s in runs_of_seed(args, seed)]
     results = run_all(specs, common_flags(args), out, args.jobs, args.reuse)
-    settings = [BASELINE] + [gan_name(w, s) for w, s in args.gan_warmups]
-    rows = {name: [results[f"{name}_s{s}"] for s in args.seeds] for name in settings}
-    steps = {name: posenet_steps(runs[0], n, pool, args.batch_size, variants)
-             for name, runs in rows.items()}
+    settings = [BASELINE] + [gan_name(*x) for x in args.gan_warmups]
+    steps = {name: posenet_steps(evaluations_of(results[f"{name}_s{args.seeds[0]}"],
+                                                ("_fake", "_real")), n, pool, args.batch_size,
+                                 variants) for name in settings}
+    rows = {name: [evaluations_of(results[f"{name}_s{s}"]) for s in args.seeds]
+            for name in settings}
     first = {name: runs[0] for name, runs in rows.items()}
+    first_all = {name: results[f"{name}_s{args.seeds[0]}"] for name in settings[1:]}
     header = (f"synthetic data ({args.synthetic_size}, --downsample {args.downsample}, --s1only "
               f"{args.s1only}), mulit_farme_videopose '3,3' (T = 9), batch {args.batch_size}, "
               f"lr_p {args.lr_p}, T = {args.train_epochs} GAN pose-net epochs (NO_enhance "
               f"{2 * args.train_epochs}), GAN widths {args.width} / motion critics "
-              f"{args.motion_width}, GAN lr {args.lr_gan}, --df {args.df}; seeds {args.seeds}")
+              f"{args.motion_width}, GAN lr {args.lr_gan}, --df {args.df} unless the setting "
+              f"names one; seeds {args.seeds}")
     quality = quality_table(rows)
     text = "\n\n".join([
         "# Video science run (equal pose-net steps)", header,
@@ -170,6 +202,7 @@ def main() -> None:
         metric_table(rows, steps, "best"),
         *(["## GAN diagnostics, last epoch", quality] if quality.count("\n") > 1 else []),
         f"## Per-epoch `_real` evaluations (seed {args.seeds[0]})", curve_table(first),
+        f"## GAN diagnostics per epoch (seed {args.seeds[0]})", quality_curves(first_all),
         "## Commands", "\n".join(commands(out, [s.name for s in specs]))]) + "\n"
     (out / "results.md").write_text(text)
     (out / "results.json").write_text(json.dumps(

@@ -151,8 +151,6 @@ def test_index_lists_every_page():
     assert [p for p in pages if f"({p})" not in index] == []
 
 
-@pytest.mark.xfail(strict=False, reason="comments citing the outside fact sheet are being replaced "
-                                        "by docs/ pointers file by file")
 def test_no_source_cites_the_outside_fact_sheet():
     word = "FAC" + "TS"       # spelt in two parts so that this file does not match itself
     hits = [f"{p.relative_to(ROOT)}:{n}" for p in repository_files(".py")

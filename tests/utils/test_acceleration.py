@@ -3,7 +3,8 @@ import torch
 
 from models.lifter_mlp import MLPLifter
 from models.lifter_videopose import StridedTemporalLifter
-from utils.acceleration import AMP_MODES, autocast, compile_problem, maybe_compile
+from utils.acceleration import (AMP_MODES, autocast, autocast_forward_, compile_problem,
+                                maybe_compile)
 from utils.io import DataError
 
 CPU = torch.device("cpu")
@@ -49,6 +50,25 @@ def test_bf16_forward_and_backward_of_a_lifter_are_close_to_float32():
     assert torch.nn.functional.cosine_similarity(grad16, grad32, dim=0) > 0.99
     assert all(p.dtype == torch.float32 and p.grad.dtype == torch.float32
                for p in model.parameters())
+
+
+def test_autocast_forward_wraps_calls_and_returns_float32():
+    torch.manual_seed(2)
+    model = MLPLifter(width=32, stages=1).eval()
+    x = torch.randn(4, 16, 2)
+    keys = list(model.state_dict())
+    with torch.no_grad():
+        eager = model(x)
+        assert autocast_forward_(model, CPU, "off") is model and "forward" not in vars(model)
+        wrapped = autocast_forward_(model, CPU, "bf16")
+        out = wrapped(x)
+    assert wrapped is model and list(model.state_dict()) == keys
+    assert out.dtype == torch.float32 and out.shape == eager.shape
+    assert 0 < (out - eager).abs().max() < 0.03 * eager.abs().max()   # bf16 inside, close
+    model.train()(x).square().mean().backward()
+    assert all(p.grad.dtype == torch.float32 for p in model.parameters())
+    with pytest.raises(DataError, match="--amp"):
+        autocast_forward_(MLPLifter(width=8, stages=1), CPU, "fp8")
 
 
 def test_disabled_compile_returns_the_module_untouched():
