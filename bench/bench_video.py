@@ -153,7 +153,8 @@ def measure_lifter_epoch(data_dir: Path, frames: int, batch: int = 512, windows:
 
 
 GAN_PHASES = ("single-frame critic calls", "motion critic calls", "generator steps",
-              "G forward (MLP + angle mapping)", "FK", "projection", "real windows + bone swap")
+              "G forward (MLP + angle mapping)", "FK", "projection", "real windows + bone swap",
+              "GAN diagnostics (end of epoch)")
 
 
 class PhaseTimer:
@@ -166,17 +167,24 @@ class PhaseTimer:
         self.inclusive: dict[str, float] = {}
         self.calls: dict[str, int] = {}
         self._inner: list[float] = []
+        self._absorbing = 0
 
-    def wrap(self, fn: Callable, phase: str | Callable[..., str]) -> Callable:
-        """``fn`` timed under ``phase`` (a name, or a function of fn's arguments giving one)."""
+    def wrap(self, fn: Callable, phase: str | Callable[..., str], absorb: bool = False
+             ) -> Callable:
+        """``fn`` timed under ``phase`` (a name, or a function of fn's arguments giving one);
+        ``absorb``: the timed calls made inside it count as ``phase`` too."""
         def timed(*a, **k):
+            if self._absorbing:
+                return fn(*a, **k)
             name = phase(*a, **k) if callable(phase) else phase
             _sync(self.device)
             start = time.perf_counter()
             self._inner.append(0.0)
+            self._absorbing += absorb
             try:
                 return fn(*a, **k)
             finally:
+                self._absorbing -= absorb
                 _sync(self.device)
                 elapsed = time.perf_counter() - start
                 inner = self._inner.pop()
@@ -198,18 +206,23 @@ def _critic_phase(*a, **k) -> str:
 def timed_augmenter(aug, timer: PhaseTimer):
     """Put ``timer`` around the augmenter's pieces without touching its code: the critic step and
     projection functions the augmenter module calls, the FK the video generator calls, and the
-    instance's generator step, generation and real-window methods; all restored on exit."""
+    instance's generator step, generation, real-window and diagnostics methods; all restored on
+    exit."""
     import function_dhaug.video_gan_augmenter as vga
     import models.gan_video_generator as vgen
-    patches = [(vga, "video_critic_step", _critic_phase), (vgen, "forward_kinematics", "FK"),
-               (aug, "_generator_step", GAN_PHASES[2]), (aug, "_generate", GAN_PHASES[3]),
-               (aug, "_real_for_critics", GAN_PHASES[6])]
-    patches += [(vga, name, GAN_PHASES[5])
+    patches = [(vga, "video_critic_step", _critic_phase, False),
+               (vgen, "forward_kinematics", GAN_PHASES[4], False),
+               (aug, "_generator_step", GAN_PHASES[2], False),
+               (aug, "_generate", GAN_PHASES[3], False),
+               (aug, "_real_for_critics", GAN_PHASES[6], False)]
+    patches += [(vga, name, GAN_PHASES[5], False)
                 for name in ("to_camera_frame", "project_to_2d", "world_to_screen")]
+    if hasattr(aug, "_measure_quality"):     # its sampling counts as diagnostics, not training
+        patches.append((aug, "_measure_quality", GAN_PHASES[7], True))
     with contextlib.ExitStack() as stack:
-        for owner, name, phase in patches:
+        for owner, name, phase, absorb in patches:
             stack.enter_context(mock.patch.object(owner, name,
-                                                  timer.wrap(getattr(owner, name), phase)))
+                                                  timer.wrap(getattr(owner, name), phase, absorb)))
         yield timer
 
 
@@ -251,13 +264,16 @@ def measure_gan_epoch(data_dir: Path, frames: int, width: int, batch: int = 512,
         total = time.perf_counter() - start
     n, g_steps = iters * batch, timer.calls.get(GAN_PHASES[2], 0)
     g_time = timer.inclusive.get(GAN_PHASES[2], 0.0)
-    per_iteration = (total - g_time) / iters + (g_time / g_steps / args.df if g_steps else 0.0)
+    diagnostics = timer.inclusive.get(GAN_PHASES[7], 0.0)     # once per epoch, not per batch
+    per_iteration = ((total - g_time - diagnostics) / iters
+                     + (g_time / g_steps / args.df if g_steps else 0.0))
     rate = batch / per_iteration
-    print(f"video GAN epoch T={frames}, widths {width}, batch {batch}, {len(aug.epoch_calls(epoch))}"
-          f" critic calls per iteration, generator every {args.df}: {n} windows ({iters} "
-          f"iterations, {g_steps} generator step(s), pool {len(pool)}) in {total:.2f} s; "
-          f"epoch rate {rate:,.1f} windows/s"
-          + ("" if iters % args.df == 0 else f" (extrapolated to 1 G step per {args.df})"))
+    calls = len(aug.epoch_calls(epoch))
+    print(f"video GAN epoch T={frames}, widths {width}, batch {batch}, {calls} critic calls per "
+          f"iteration, generator every {args.df}: {n} windows ({iters} iterations, {g_steps} "
+          f"generator step(s), pool {len(pool)}) in {total:.2f} s; epoch rate {rate:,.1f} "
+          f"windows/s without the end-of-epoch diagnostics"
+          + ("" if iters % args.df == 0 else f", extrapolated to 1 G step per {args.df}"))
     split = {name: timer.seconds.get(name, 0.0) for name in GAN_PHASES}
     split["other (order, statistics, pool, loop)"] = total - sum(split.values())
     for name, seconds in split.items():

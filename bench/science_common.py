@@ -195,3 +195,14 @@ def quality_table(rows: dict[str, list[RunResult]]) -> str:
                  if f"real_{k}" in real_runs[0].quality else "–" for k, _ in QUALITY_COLUMNS]
         lines.append("| real poses (calibration) | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def add_run_options(parser, default_out: Path) -> None:
+    """The options every science script shares: data folder, device, parallel runs, reuse, out."""
+    parser.add_argument("--data_dir", default="data")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--jobs", type=int, default=1, help="runs at a time")
+    parser.add_argument("--reuse", action="store_true",
+                        help="read back runs of <out> that finished with the same command")
+    parser.add_argument("--out", default=str(default_out))
+

@@ -44,8 +44,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from science_common import (REPO, RunResult, RunSpec, cli_flags, metric_table,  # noqa: E402
-                            posenet_steps, quality_curve, quality_table, read_quality_history,
+from science_common import (REPO, RunResult, RunSpec, add_run_options, cli_flags,  # noqa: E402
+                            metric_table, posenet_steps, quality_curve, quality_table, read_quality_history,
                             run_all)
 
 SETTINGS = ("NO_enhance", "normal", "GAN_faithful", "GAN_fresh_lr", "GAN_pretrained",
@@ -70,12 +70,7 @@ def parse() -> argparse.Namespace:
     p.add_argument("--width", type=int, default=256, help="generator and critic widths")
     p.add_argument("--stages", type=int, default=4, help="VideoPose blocks (--stages)")
     p.add_argument("--synthetic_size", default="default")
-    p.add_argument("--data_dir", default="data")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--jobs", type=int, default=1, help="runs at a time")
-    p.add_argument("--reuse", action="store_true",
-                   help="read back runs of <out> that finished with the same command")
-    p.add_argument("--out", default=str(REPO / "checkpoint" / "science_s1only"))
+    add_run_options(p, REPO / "checkpoint" / "science_s1only")
     args = p.parse_args()
     args.seeds = [int(s) for s in args.seeds.split(",")]
     args.settings = [s for s in args.settings.split(",") if s]

@@ -32,8 +32,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from science_common import (REPO, RunResult, RunSpec, batches, metric_table,  # noqa: E402
-                            posenet_steps, quality_table, run_all)
+from science_common import (REPO, RunResult, RunSpec, add_run_options, batches,  # noqa: E402
+                            metric_table, posenet_steps, quality_table, run_all)
 
 BASELINE = "NO_enhance"
 
@@ -55,12 +55,7 @@ def parse() -> argparse.Namespace:
     p.add_argument("--synthetic_size", default="small")
     p.add_argument("--downsample", type=int, default=1)
     p.add_argument("--s1only", default="True", choices=("True", "False"))
-    p.add_argument("--data_dir", default="data")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--jobs", type=int, default=1, help="runs at a time")
-    p.add_argument("--reuse", action="store_true",
-                   help="read back runs of <out> that finished with the same command")
-    p.add_argument("--out", default=str(REPO / "checkpoint" / "science_video"))
+    add_run_options(p, REPO / "checkpoint" / "science_video")
     args = p.parse_args()
     args.seeds = [int(s) for s in args.seeds.split(",")]
     try:
@@ -157,7 +152,8 @@ def quality_curves(runs: dict[str, RunResult]) -> str:
 
 
 def step_lines(args: argparse.Namespace, n: int, pool: int, variants: int) -> list[str]:
-    """How the pose-net steps compare, from the sizes alone (the table counts them from the logs)."""
+    """How the pose-net steps compare, from the sizes alone (the tables count them from the
+    logs)."""
     t, b = args.train_epochs, args.batch_size
     gan, real = t * (pool // b + batches(n, b)), 2 * t * batches(n, b)
     return [f"- N = {n} training windows, fake pool {pool} = {pool // b} batches, real pass "
