@@ -45,8 +45,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from science_common import (REPO, RunResult, RunSpec, add_run_options, cli_flags,  # noqa: E402
-                            metric_table, posenet_steps, quality_curve, quality_table, read_quality_history,
-                            run_all)
+                            metric_table, posenet_steps, quality_curve, quality_table,
+                            read_quality_history, run_all)
 
 SETTINGS = ("NO_enhance", "normal", "GAN_faithful", "GAN_fresh_lr", "GAN_pretrained",
             "GAN_pretrained_faithful_lr")
