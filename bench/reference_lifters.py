@@ -1,6 +1,8 @@
 """The lifter forms used before the GEMM rewrite, kept as references for bench/bench_lifters.py:
 the same weights computed as ``Conv1d`` modules (channels first), SemGCN batch-major with batch
-norm on transposed features, and the dilated evaluation TCN as one im2col GEMM per layer."""
+norm on transposed features, and the dilated evaluation TCN as one im2col GEMM per layer.
+The references use ``nn.Dropout`` (one Bernoulli draw per element), as the lifters did before
+models/dropout.py."""
 from __future__ import annotations
 
 import math
@@ -17,12 +19,12 @@ class _ConvTrunk:
     """The TCN as Conv1d modules on (N, C, L) features: the form before the GEMM rewrite."""
 
     def _trunk(self, h: torch.Tensor) -> torch.Tensor:
-        h = self.drop(self.relu(self.expand_bn(self.expand_conv(h.transpose(1, 2)))))
+        h = self.drop(torch.relu(self.expand_bn(self.expand_conv(h.transpose(1, 2)))))
         for i in range(1, len(self.filter_widths)):
             w = self.filter_widths[i]
             res = h[:, :, w // 2::w]
-            h = self.drop(self.relu(self.layers_bn[2 * i - 2](self.layers_conv[2 * i - 2](h))))
-            h = res + self.drop(self.relu(self.layers_bn[2 * i - 1](self.layers_conv[2 * i - 1](h))))
+            h = self.drop(torch.relu(self.layers_bn[2 * i - 2](self.layers_conv[2 * i - 2](h))))
+            h = res + self.drop(torch.relu(self.layers_bn[2 * i - 1](self.layers_conv[2 * i - 1](h))))
         return self.shrink(h).transpose(1, 2)
 
 
@@ -45,7 +47,7 @@ class GemmDilatedTCN(DilatedTemporalLifter):
 
     def _layer(self, h, conv, bn, dilation):
         y = self._conv(h, conv, dilation)
-        return self.drop(self.relu(bn(y.reshape(-1, y.shape[-1])).reshape(y.shape)))
+        return self.drop(torch.relu(bn(y.reshape(-1, y.shape[-1])).reshape(y.shape)))
 
     def _trunk(self, h: torch.Tensor) -> torch.Tensor:
         h = self._layer(h, self.expand_conv, self.expand_bn, 1)
@@ -77,7 +79,7 @@ class BatchMajorSemGCN(nn.Module):
     def _block(self, block, x: torch.Tensor) -> torch.Tensor:
         x = block.bn(self._gconv(block.gconv, x).transpose(1, 2)).transpose(1, 2)
         if block.dropout is not None:
-            x = block.dropout(torch.relu(x))
+            x = F.dropout(torch.relu(x), block.dropout.p, block.training)
         return torch.relu(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -99,6 +101,7 @@ def reference_of(model: nn.Module) -> nn.Module | None:
     else:
         return None
     ref.load_state_dict(model.state_dict())
+    ref.drop = nn.Dropout(model.drop.p)          # the per-element Bernoulli dropout of before
     return ref
 
 

@@ -14,6 +14,8 @@ import math
 import torch
 from torch import nn
 
+from models.dropout import ReLUDropout
+
 
 class ResBlock(nn.Module):
     """``y = ReLU(fc2(ReLU(fc1(x))) + x)`` with two Linear(D, D) layers; (..., D) -> (..., D)."""
@@ -39,12 +41,11 @@ class ResidualLinearBlock(nn.Module):
         self.batch_norm1 = nn.BatchNorm1d(width)
         self.w2 = nn.Linear(width, width)
         self.batch_norm2 = nn.BatchNorm1d(width)
-        self.relu = nn.ReLU()
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = ReLUDropout(dropout)          # ReLU then dropout
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.dropout(self.relu(self.batch_norm1(self.w1(x))))
-        y = self.dropout(self.relu(self.batch_norm2(self.w2(y))))
+        y = self.dropout(self.batch_norm1(self.w1(x)))
+        y = self.dropout(self.batch_norm2(self.w2(y)))
         return x + y
 
 

@@ -14,6 +14,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from models.dropout import ReLUDropout
 from models.lifter_common import single_frame_input
 from models.sem_graph_conv import SemGraphConv, adjacency_from_parents
 from utils.skeleton import PARENTS
@@ -23,7 +24,8 @@ class GraphConvBlock(nn.Module):
     """SemGraphConv -> BatchNorm over channels -> activation, node-major (J, M, in) -> (J, M, out).
 
     ReLU -> Dropout -> ReLU equals ReLU -> Dropout (dropout keeps signs), so the last ReLU is
-    applied only without dropout; outputs and gradients are unchanged.
+    applied only without dropout; outputs and gradients are unchanged. With dropout, ReLU and
+    the dropout mask are one product (models/dropout.py).
     """
 
     def __init__(self, adjacency: torch.Tensor, in_features: int, out_features: int,
@@ -31,12 +33,13 @@ class GraphConvBlock(nn.Module):
         super().__init__()
         self.gconv = SemGraphConv(in_features, out_features, adjacency)
         self.bn = nn.BatchNorm1d(out_features)
-        self.dropout = nn.Dropout(dropout) if dropout is not None else None
+        self.dropout = ReLUDropout(dropout) if dropout is not None else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.gconv.forward_nodes(x)
-        h = torch.relu_(self.bn(h.reshape(-1, h.shape[-1]))).reshape(h.shape)  # BN keeps no output
-        return self.dropout(h) if self.dropout is not None else h
+        z = self.bn(h.reshape(-1, h.shape[-1]))
+        z = self.dropout(z) if self.dropout is not None else torch.relu_(z)  # BN keeps no output
+        return z.reshape(h.shape)
 
 
 class ResidualGraphBlock(nn.Module):

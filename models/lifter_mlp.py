@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from models.blocks import ResidualLinearBlock
+from models.dropout import ReLUDropout
 from models.lifter_common import pad_root, single_frame_input
 from utils.skeleton import NUM_JOINTS
 
@@ -26,12 +27,11 @@ class MLPLifter(nn.Module):
         self.batch_norm1 = nn.BatchNorm1d(width)
         self.linear_stages = nn.ModuleList(ResidualLinearBlock(width, dropout) for _ in range(stages))
         self.w2 = nn.Linear(width, 3 * (num_joints - 1))
-        self.relu = nn.ReLU()
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = ReLUDropout(dropout)          # ReLU then dropout
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = single_frame_input(x, self.num_joints).reshape(x.shape[0], 2 * self.num_joints)
-        y = self.dropout(self.relu(self.batch_norm1(self.w1(x))))
+        y = self.dropout(self.batch_norm1(self.w1(x)))
         for block in self.linear_stages:
             y = block(y)
         y = self.w2(y).reshape(x.shape[0], self.num_joints - 1, 3)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from models.dropout import Dropout
 from models.lifter_common import single_frame_input, window_input
 from models.transformer_blocks import TransformerBlock
 from utils.skeleton import NUM_JOINTS
@@ -39,7 +40,7 @@ class PoseFormerLifter(nn.Module):
         self.temporal_norm = nn.LayerNorm(frame_dim, eps=1e-6)
         self.weighted_mean = nn.Conv1d(num_frames, 1, kernel_size=1)
         self.head = nn.Sequential(nn.LayerNorm(frame_dim), nn.Linear(frame_dim, 3 * num_joints))
-        self.pos_drop = nn.Dropout(dropout)
+        self.pos_drop = Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = window_input(x, self.num_joints, self.num_frames)

@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from models.dropout import ReLUDropout
 from models.lifter_common import pad_root, single_frame_input, window_input
 from utils.skeleton import NUM_JOINTS
 
@@ -71,8 +72,7 @@ class _TemporalConvLifter(nn.Module):
         self.layers_conv = nn.ModuleList(convs)
         self.layers_bn = nn.ModuleList(norms)
         self.shrink = nn.Conv1d(channels, 3 * num_joints_out, 1)
-        self.relu = nn.ReLU()
-        self.drop = nn.Dropout(dropout)
+        self.drop = ReLUDropout(dropout)             # ReLU then dropout
 
     @property
     def receptive_field(self) -> int:
@@ -124,8 +124,7 @@ class StridedTemporalLifter(_TemporalConvLifter):
     def _layer(self, h: torch.Tensor, conv: nn.Conv1d, bn: nn.BatchNorm1d) -> torch.Tensor:
         """Drop(ReLU(BN(conv(h)))) for (N, L, C) frames."""
         y = strided_conv_as_linear(h, conv)
-        z = torch.relu_(bn(y.reshape(-1, y.shape[-1])))   # in place: BN's backward keeps no output
-        return self.drop(z.reshape(y.shape))
+        return self.drop(bn(y.reshape(-1, y.shape[-1]))).reshape(y.shape)
 
     def _trunk(self, h: torch.Tensor) -> torch.Tensor:
         h = self._layer(h, self.expand_conv, self.expand_bn)
@@ -151,12 +150,12 @@ class DilatedTemporalLifter(_TemporalConvLifter):
 
     def _trunk(self, h: torch.Tensor) -> torch.Tensor:
         h = h.transpose(1, 2)
-        h = self.drop(self.relu(self.expand_bn(self.expand_conv(h))))
+        h = self.drop(self.expand_bn(self.expand_conv(h)))
         for i in range(1, len(self.filter_widths)):
             pad = (self.filter_widths[i] - 1) * math.prod(self.filter_widths[:i]) // 2
             res = h[:, :, pad:h.shape[2] - pad]
-            h = self.drop(self.relu(self.layers_bn[2 * i - 2](self.layers_conv[2 * i - 2](h))))
-            h = res + self.drop(self.relu(self.layers_bn[2 * i - 1](self.layers_conv[2 * i - 1](h))))
+            h = self.drop(self.layers_bn[2 * i - 2](self.layers_conv[2 * i - 2](h)))
+            h = res + self.drop(self.layers_bn[2 * i - 1](self.layers_conv[2 * i - 1](h)))
         return self.shrink(h).transpose(1, 2)
 
 
