@@ -24,15 +24,12 @@ one timed GAN iteration at width 256 (extrapolated to an epoch), memory at T = 8
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable
-from unittest import mock
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -41,6 +38,9 @@ import torch  # noqa: E402
 
 from function_baseline.data_preparation import load_datasets  # noqa: E402
 from utils.config import parse_args  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+from gan_phases import GAN_PHASES, PhaseTimer, count_flops, sync, timed_augmenter  # noqa: E402
 
 TCN_ARCHITECTURES = {9: "3,3", 27: "3,3,3", 81: "3,3,3,3", 243: "3,3,3,3,3"}
 
@@ -61,11 +61,6 @@ def video_gan_args(data_dir: Path, frames: int, width: int, batch: int = 512,
         "--architecture", TCN_ARCHITECTURES[frames], "--GAN_whether_use_preAngle", "True",
         "--data_enhancement_method", "GAN", "--Gen_DenseDim", w, "--Dis_DenseDim_3D", w,
         "--Dis_DenseDim_2D", w, "--video_Dis_DenseDim_3D", w, "--video_Dis_DenseDim_2D", w))
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
 
 
 def _vm_kib(field: str) -> int:
@@ -131,110 +126,43 @@ def measure_lifter_epoch(data_dir: Path, frames: int, batch: int = 512, windows:
     plain_batch = source.batch
 
     def timed_batch(idx):
-        _sync(device)
+        sync(device)
         start = time.perf_counter()
         out = plain_batch(idx)
-        _sync(device)
+        sync(device)
         gather[0] += time.perf_counter() - start
         return out
 
     source.batch = timed_batch
-    _sync(device)
+    sync(device)
     start = time.perf_counter()
     train_epoch(model, opt, source, args, torch.Generator().manual_seed(0), desc=f"T={frames}")
-    _sync(device)
+    sync(device)
     total = time.perf_counter() - start
     share = 100 * gather[0] / total
+    flops = count_flops(lambda: train_epoch(model, opt, warm, args,
+                                            torch.Generator().manual_seed(2), desc="FLOPs")) / batch
+    rate = len(source) / total
     print(f"lifter epoch {posenet} T={frames} ({args.architecture}), batch {batch}, 4 steps per "
-          f"batch: {len(source)} windows in {total:.2f} s = {len(source) / total:,.0f} windows/s; "
-          f"window gathering {gather[0] * 1000:.1f} ms = {share:.2f} % of the pass")
-    return {"frames": frames, "windows": len(source), "seconds": total,
-            "windows_per_s": len(source) / total, "gather_share_percent": share}
-
-
-GAN_PHASES = ("single-frame critic calls", "motion critic calls", "generator steps",
-              "G forward (MLP + angle mapping)", "FK", "projection", "real windows + bone swap",
-              "GAN diagnostics (end of epoch)")
-
-
-class PhaseTimer:
-    """Exclusive wall time per phase of (possibly nested) timed calls: a call's time minus the
-    time of the timed calls inside it, so the phases add up to at most the whole epoch."""
-
-    def __init__(self, device: torch.device) -> None:
-        self.device = device
-        self.seconds: dict[str, float] = {}      # exclusive
-        self.inclusive: dict[str, float] = {}
-        self.calls: dict[str, int] = {}
-        self._inner: list[float] = []
-        self._absorbing = 0
-
-    def wrap(self, fn: Callable, phase: str | Callable[..., str], absorb: bool = False
-             ) -> Callable:
-        """``fn`` timed under ``phase`` (a name, or a function of fn's arguments giving one);
-        ``absorb``: the timed calls made inside it count as ``phase`` too."""
-        def timed(*a, **k):
-            if self._absorbing:
-                return fn(*a, **k)
-            name = phase(*a, **k) if callable(phase) else phase
-            _sync(self.device)
-            start = time.perf_counter()
-            self._inner.append(0.0)
-            self._absorbing += absorb
-            try:
-                return fn(*a, **k)
-            finally:
-                self._absorbing -= absorb
-                _sync(self.device)
-                elapsed = time.perf_counter() - start
-                inner = self._inner.pop()
-                self.seconds[name] = self.seconds.get(name, 0.0) + elapsed - inner
-                self.inclusive[name] = self.inclusive.get(name, 0.0) + elapsed
-                self.calls[name] = self.calls.get(name, 0) + 1
-                if self._inner:
-                    self._inner[-1] += elapsed
-        return timed
-
-
-def _critic_phase(*a, **k) -> str:
-    """Phase of a ``video_critic_step(critic, optimizer, real, fake, motion, ...)`` call."""
-    motion = a[4] if len(a) > 4 else k["motion"]
-    return GAN_PHASES[1] if motion else GAN_PHASES[0]
-
-
-@contextlib.contextmanager
-def timed_augmenter(aug, timer: PhaseTimer):
-    """Put ``timer`` around the augmenter's pieces without touching its code: the critic step and
-    projection functions the augmenter module calls, the FK the video generator calls, and the
-    instance's generator step, generation, real-window and diagnostics methods; all restored on
-    exit."""
-    import function_dhaug.video_gan_augmenter as vga
-    import models.gan_video_generator as vgen
-    patches = [(vga, "video_critic_step", _critic_phase, False),
-               (vgen, "forward_kinematics", GAN_PHASES[4], False),
-               (aug, "_generator_step", GAN_PHASES[2], False),
-               (aug, "_generate", GAN_PHASES[3], False),
-               (aug, "_real_for_critics", GAN_PHASES[6], False)]
-    patches += [(vga, name, GAN_PHASES[5], False)
-                for name in ("to_camera_frame", "project_to_2d", "world_to_screen")]
-    if hasattr(aug, "_measure_quality"):     # its sampling counts as diagnostics, not training
-        patches.append((aug, "_measure_quality", GAN_PHASES[7], True))
-    with contextlib.ExitStack() as stack:
-        for owner, name, phase, absorb in patches:
-            stack.enter_context(mock.patch.object(owner, name,
-                                                  timer.wrap(getattr(owner, name), phase, absorb)))
-        yield timer
+          f"batch: {len(source)} windows in {total:.2f} s = {rate:,.0f} windows/s; "
+          f"window gathering {gather[0] * 1000:.1f} ms = {share:.2f} % of the pass; "
+          f"{flops / 1e6:,.1f} MFLOP per window, {flops * rate / 1e9:,.1f} GFLOP/s")
+    return {"frames": frames, "windows": len(source), "seconds": total, "windows_per_s": rate,
+            "gather_share_percent": share, "flops_per_window": flops}
 
 
 def measure_gan_epoch(data_dir: Path, frames: int, width: int, batch: int = 512,
                       iterations: int | None = None, device: torch.device = torch.device("cpu"),
-                      size: str = "default", lifter_windows_per_s: float | None = None) -> dict:
+                      size: str = "default", lifter: dict | None = None) -> dict:
     """Windows/s of a video GAN epoch (``VideoGANAugmenter.run_epoch`` with the motion critics
     on) timed over the first ``iterations`` batches of the training set (default ``--df``: one
     generator step per ``--df`` critic iterations, as in a whole epoch). With another count the
     iteration counter starts where the timed batches hold a generator step, and the epoch rate is
-    extrapolated to one generator step per ``--df`` iterations. Prints the split by phase and,
-    given the lifter epoch's windows/s at the same T, GAN / lifter time per window."""
+    extrapolated to one generator step per ``--df`` iterations. Prints the split by phase, the
+    FLOPs per window (one counted iteration without and one with a generator step, weighted
+    1 : 1/df) and, given ``measure_lifter_epoch``'s figures at the same T, GAN / lifter time and
+    arithmetic per window, against one lifter pass and against the two passes (fake pool, then
+    real windows) a GAN run's pose net makes per epoch."""
     from function_baseline.video_windows import VideoWindows
     from function_dhaug.video_gan_augmenter import VideoGANAugmenter
     args = video_gan_args(data_dir, frames, width, batch, size)
@@ -257,10 +185,10 @@ def measure_gan_epoch(data_dir: Path, frames: int, width: int, batch: int = 512,
     augmenter(1, min(batch, 64)).run_epoch(epoch)          # warm-up: one small iteration + G step
     aug = augmenter(iters)
     with timed_augmenter(aug, PhaseTimer(device)) as timer:
-        _sync(device)
+        sync(device)
         start = time.perf_counter()
         pool = aug.run_epoch(epoch)
-        _sync(device)
+        sync(device)
         total = time.perf_counter() - start
     n, g_steps = iters * batch, timer.calls.get(GAN_PHASES[2], 0)
     g_time = timer.inclusive.get(GAN_PHASES[2], 0.0)
@@ -278,12 +206,30 @@ def measure_gan_epoch(data_dir: Path, frames: int, width: int, batch: int = 512,
     split["other (order, statistics, pool, loop)"] = total - sum(split.values())
     for name, seconds in split.items():
         print(f"  {name:<40s} {seconds:8.2f} s  {100 * seconds / total:5.1f} %")
+    def counted(generator_step: bool) -> int:
+        """FLOPs of one iteration, with or without the generator step (df > 1)."""
+        one = augmenter(1)
+        if not generator_step:
+            one.global_iter = 0
+        one._measure_quality = lambda *_a, **_k: {}    # diagnostics are not training arithmetic
+        return count_flops(lambda: one.run_epoch(epoch))
+
+    with_g = counted(True)
+    critic_flops = counted(False) if args.df > 1 else with_g   # df 1: every iteration steps G
+    gen_flops = with_g - critic_flops
+    flops = (critic_flops + gen_flops / args.df) / batch
+    print(f"  arithmetic: {flops / 1e6:,.1f} MFLOP per window (critics {critic_flops / batch / 1e6:,.1f}"
+          f", generator step {gen_flops / batch / 1e6:,.1f} every {args.df}), "
+          f"{flops * rate / 1e9:,.1f} GFLOP/s")
     out = {"frames": frames, "width": width, "windows": n, "seconds": total,
-           "windows_per_s": rate, "phases_s": split}
-    if lifter_windows_per_s:
-        out["ratio_to_lifter"] = lifter_windows_per_s / rate
-        print(f"  GAN epoch / lifter epoch (time per window, T={frames}): "
-              f"{out['ratio_to_lifter']:.2f} (target <= 2)")
+           "windows_per_s": rate, "phases_s": split, "flops_per_window": flops}
+    if lifter:
+        time_ratio = lifter["windows_per_s"] / rate
+        flop_ratio = flops / lifter["flops_per_window"]
+        out.update(ratio_to_lifter=time_ratio, flop_ratio_to_lifter=flop_ratio)
+        print(f"  GAN epoch / lifter epoch (T={frames}, per window): time {time_ratio:.2f} x one "
+              f"pass, {time_ratio / 2:.2f} x the fake + real passes (target <= 2); arithmetic "
+              f"{flop_ratio:.2f} x one pass, {flop_ratio / 2:.2f} x two")
     return out
 
 
@@ -305,10 +251,10 @@ def measure_video_evaluation(data_dir: Path, frames: int,
         if test is None:
             continue
         test = test.to(device)
-        _sync(device)
+        sync(device)
         start = time.perf_counter()
         fn(model, test, frames=frames)
-        _sync(device)
+        sync(device)
         seconds = time.perf_counter() - start
         out[name] = len(test) / seconds
         print(f"evaluation {posenet} T={frames} on {name} ({len(test)} frames): {seconds:.2f} s "
@@ -351,10 +297,9 @@ def main(argv: list[str] | None = None) -> None:
         data_dir = opts.data_dir or Path(tmp)
         load_datasets(data_args(data_dir, size=size), log=print)  # build the dataset once, up front
         measure_peak_memory(data_dir, opts.memory_frames, opts.batch, size)
-        lifter = {}
-        for frames in opts.frames:
-            lifter[frames] = measure_lifter_epoch(data_dir, frames, opts.batch, opts.windows,
-                                                  device, opts.posenet, size)["windows_per_s"]
+        lifter = {frames: measure_lifter_epoch(data_dir, frames, opts.batch, opts.windows,
+                                               device, opts.posenet, size)
+                  for frames in opts.frames}
         for frames in opts.frames:
             for width in opts.gan_widths:
                 measure_gan_epoch(data_dir, frames, width, opts.batch, opts.gan_iterations,

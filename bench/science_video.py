@@ -18,9 +18,10 @@ passes, and NO_enhance trains 2T real epochs (``--epochs 2T --warmup 0
 --single_dis_warmup_epoch 0``): the same number of optimiser steps, up to one batch per pass pair
 when N is not a whole number of batches (the table prints the exact counts; each batch is up to
 four Adam steps: plain, time-reversed, mirrored, both). The GAN settings differ only in how many
-GAN-only epochs (W+S+1, ``--gan_warmups W:S``) come before the lifter starts, which costs no
-pose-net steps. Both LR schedules decay linearly from ``--lr_p`` over their pose-net epochs
-(GAN: lr_p (1 - k/(T+2)), k = 0..T-1; NO_enhance: lr_p (1 - e/(2T+1)), e = 0..2T-1).
+GAN-only epochs (W+S+1, ``--gan_warmups W:S``, plus P pre-training epochs with ``W:S:DF:P``)
+come before the lifter starts, which costs no pose-net steps. Both LR schedules decay linearly
+from ``--lr_p`` over their pose-net epochs (GAN: lr_p (1 - k/(T+2)), k = 0..T-1; NO_enhance:
+lr_p (1 - e/(2T+1)), e = 0..2T-1).
 """
 from __future__ import annotations
 
@@ -43,8 +44,8 @@ def parse() -> argparse.Namespace:
     p.add_argument("--seeds", default="0", help="comma list of --random_seed values")
     p.add_argument("--train_epochs", type=int, default=4, help="T: pose-net epochs of GAN")
     p.add_argument("--gan_warmups", default="1:1,6:2",
-                   help="comma list of W:S or W:S:DF (--warmup : --single_dis_warmup_epoch, "
-                        "optionally : --df), one GAN setting each")
+                   help="comma list of W:S[:DF[:P]] (--warmup : --single_dis_warmup_epoch, "
+                        "optionally : --df and : --gan_pretrain_epochs), one GAN setting each")
     p.add_argument("--batch_size", type=int, default=64)
     p.add_argument("--lr_p", type=float, default=1e-3)
     p.add_argument("--lr_gan", type=float, default=5e-4, help="--lr_g and --lr_d")
@@ -61,12 +62,12 @@ def parse() -> argparse.Namespace:
     try:
         settings = [tuple(int(v) for v in item.split(":"))
                     for item in args.gan_warmups.split(",") if item]
-        if any(len(x) not in (2, 3) or min(x) < 0 or x[2:3] == (0,) for x in settings):
+        if any(len(x) not in (2, 3, 4) or min(x) < 0 or x[2:3] == (0,) for x in settings):
             raise ValueError
     except ValueError:
-        p.error(f"--gan_warmups: expected W:S or W:S:DF items (non-negative integers, DF >= 1), "
-                f"got {args.gan_warmups!r}")
-    args.gan_warmups = [x if len(x) == 3 else (*x, None) for x in settings]
+        p.error(f"--gan_warmups: expected W:S, W:S:DF or W:S:DF:P items (non-negative integers, "
+                f"DF >= 1, DF 0 = --df), got {args.gan_warmups!r}")
+    args.gan_warmups = [tuple((*x, None, None)[:4]) for x in settings]
     if args.train_epochs < 1:
         p.error("--train_epochs must be >= 1")
     return args
@@ -98,20 +99,22 @@ def sizes(args: argparse.Namespace) -> tuple[int, int, int]:
     return n, n // args.batch_size * args.batch_size, variants
 
 
-def gan_name(warmup: int, single_dis: int, df: int | None) -> str:
-    return f"GAN_w{warmup}_s{single_dis}" + (f"_df{df}" if df else "")
+def gan_name(warmup: int, single_dis: int, df: int | None, pretrain: int | None) -> str:
+    return (f"GAN_w{warmup}_s{single_dis}" + (f"_df{df}" if df else "")
+            + (f"_p{pretrain}" if pretrain else ""))
 
 
 def runs_of_seed(args: argparse.Namespace, seed: int) -> list[RunSpec]:
-    """NO_enhance (2T real epochs) and one GAN run per W:S[:DF] (T pose-net epochs each)."""
+    """NO_enhance (2T real epochs) and one GAN run per W:S[:DF[:P]] (T pose-net epochs each)."""
     t, sfx, seed_flag = args.train_epochs, f"_s{seed}", ["--random_seed", str(seed)]
     runs = [RunSpec(BASELINE + sfx, [*seed_flag, "--data_enhancement_method", BASELINE,
                                      "--epochs", str(2 * t), "--warmup", "0",
                                      "--single_dis_warmup_epoch", "0"])]
-    for w, s, df in args.gan_warmups:
-        runs.append(RunSpec(gan_name(w, s, df) + sfx, [
+    for w, s, df, pretrain in args.gan_warmups:
+        runs.append(RunSpec(gan_name(w, s, df, pretrain) + sfx, [
             *seed_flag, "--data_enhancement_method", "GAN", "--epochs", str(t + 1), "--warmup",
-            str(w), "--single_dis_warmup_epoch", str(s), "--df", str(df or args.df)]))
+            str(w), "--single_dis_warmup_epoch", str(s), "--df", str(df or args.df),
+            *(["--gan_pretrain_epochs", str(pretrain)] if pretrain else [])]))
     return runs
 
 
