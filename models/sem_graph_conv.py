@@ -90,8 +90,8 @@ class SemGraphConv(nn.Module):
         else:
             h_self = torch.bmm(x, self_weights)
         h_neigh = torch.matmul(x, self.W[1])
-        out = torch.addmm(h_self.reshape(j, -1), a.masked_fill(self.eye, 0.0),
-                          h_neigh.reshape(j, -1))
+        # in place: no backward needs h_self itself, and an out-of-place addmm would copy it
+        out = h_self.reshape(j, -1).addmm_(a.masked_fill(self.eye, 0.0), h_neigh.reshape(j, -1))
         return out.reshape(j, m, self.out_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
