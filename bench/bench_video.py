@@ -206,6 +206,7 @@ def measure_gan_epoch(data_dir: Path, frames: int, width: int, batch: int = 512,
     split["other (order, statistics, pool, loop)"] = total - sum(split.values())
     for name, seconds in split.items():
         print(f"  {name:<40s} {seconds:8.2f} s  {100 * seconds / total:5.1f} %")
+
     def counted(generator_step: bool) -> int:
         """FLOPs of one iteration, with or without the generator step (df > 1)."""
         one = augmenter(1)
@@ -218,8 +219,9 @@ def measure_gan_epoch(data_dir: Path, frames: int, width: int, batch: int = 512,
     critic_flops = counted(False) if args.df > 1 else with_g   # df 1: every iteration steps G
     gen_flops = with_g - critic_flops
     flops = (critic_flops + gen_flops / args.df) / batch
-    print(f"  arithmetic: {flops / 1e6:,.1f} MFLOP per window (critics {critic_flops / batch / 1e6:,.1f}"
-          f", generator step {gen_flops / batch / 1e6:,.1f} every {args.df}), "
+    print(f"  arithmetic: {flops / 1e6:,.1f} MFLOP per window (critics "
+          f"{critic_flops / batch / 1e6:,.1f}, generator step {gen_flops / batch / 1e6:,.1f} "
+          f"every {args.df}), "
           f"{flops * rate / 1e9:,.1f} GFLOP/s")
     out = {"frames": frames, "width": width, "windows": n, "seconds": total,
            "windows_per_s": rate, "phases_s": split, "flops_per_window": flops}
