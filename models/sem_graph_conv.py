@@ -9,6 +9,7 @@ Computed node-major, (J, M, C), so that each term is a single matrix product
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Sequence
 
@@ -79,20 +80,20 @@ class SemGraphConv(nn.Module):
 
         Self term: a batched product with the per-node weights diag(A)_j * W0 (J small
         (in, out) matrices, bias added in the same call); neighbour term: ``X W1`` as one
-        (J*M, in) x (in, out) GEMM, mixed by a (J, J) x (J, M*out) product fused with the sum.
+        (J*M, in) x (in, out) GEMM, mixed by a (J, J) x (J, M*out) product added in place.
         A is recomputed from ``e`` on every call (nothing goes stale after an optimiser step).
+        Under autocast the inputs are cast to its dtype first (products in bf16, as autocast
+        would run them).
         """
-        a = self.weighting().to(x.dtype)
-        j, m = x.shape[:2]
-        self_weights = self.W[0] * a.diagonal()[:, None, None]        # (J, in, out)
-        if self.bias is not None:
-            h_self = torch.baddbmm(self.bias, x, self_weights)
-        else:
-            h_self = torch.bmm(x, self_weights)
-        h_neigh = torch.matmul(x, self.W[1])
-        # in place: no backward needs h_self itself, and an out-of-place addmm would copy it
-        out = h_self.reshape(j, -1).addmm_(a.masked_fill(self.eye, 0.0), h_neigh.reshape(j, -1))
-        return out.reshape(j, m, self.out_features)
+        a = self.weighting()
+        device = x.device.type
+        autocasting = torch.is_autocast_enabled(device)
+        dtype = torch.get_autocast_dtype(device) if autocasting else x.dtype
+        operands = (x, self.W[0] * a.diagonal()[:, None, None], self.W[1],
+                    a.masked_fill(self.eye, 0.0), self.bias)
+        operands = tuple(t if t is None else t.to(dtype) for t in operands)
+        with torch.autocast(device, enabled=False) if autocasting else contextlib.nullcontext():
+            return _NodeMajorGraphConv.apply(*operands)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(..., J, in) -> (..., J, out); stacks in models keep node-major data (forward_nodes)."""
@@ -103,3 +104,44 @@ class SemGraphConv(nn.Module):
 
     def extra_repr(self) -> str:
         return f"{self.in_features} -> {self.out_features}, edges={self.e.shape[1]}"
+
+
+class _NodeMajorGraphConv(torch.autograd.Function):
+    """out_j = X_j S_j + b + sum_k N_jk (X W1)_k on node-major (J, M, C) data, with a backward
+    of plain products (no autograd bookkeeping of the in-place mix).
+
+    x (J, M, in); self_weights S (J, in, out); w1 (in, out); mix N (J, J) with a zero diagonal;
+    bias (out,) or None.
+    """
+
+    @staticmethod
+    def forward(ctx, x, self_weights, w1, mix, bias):
+        j, m, _ = x.shape
+        h_neigh = torch.mm(x.reshape(j * m, -1), w1)
+        out = torch.bmm(x, self_weights) if bias is None else torch.baddbmm(bias, x, self_weights)
+        out.view(j, -1).addmm_(mix, h_neigh.view(j, -1))
+        ctx.save_for_backward(x, self_weights, w1, mix, h_neigh)
+        ctx.has_bias = bias is not None
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, self_weights, w1, mix, h_neigh = ctx.saved_tensors
+        need_x, need_self, need_w1, need_mix, need_bias = ctx.needs_input_grad
+        j, m, c_in = x.shape
+        grad = grad.contiguous()
+        grad_nodes = grad.view(j, -1)
+        grad_neigh = torch.mm(mix.t(), grad_nodes).view(j * m, -1)     # d out / d (X W1)
+        grad_x = grad_self = grad_w1 = grad_mix = grad_bias = None
+        if need_x:
+            grad_x = torch.bmm(grad, self_weights.transpose(1, 2))
+            grad_x.view(j * m, c_in).addmm_(grad_neigh, w1.t())
+        if need_self:
+            grad_self = torch.bmm(x.transpose(1, 2), grad)
+        if need_w1:
+            grad_w1 = torch.mm(x.reshape(j * m, c_in).t(), grad_neigh)
+        if need_mix:
+            grad_mix = torch.mm(grad_nodes, h_neigh.view(j, -1).t())
+        if need_bias and ctx.has_bias:
+            grad_bias = grad.sum((0, 1))
+        return grad_x, grad_self, grad_w1, grad_mix, grad_bias

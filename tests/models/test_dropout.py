@@ -4,13 +4,14 @@ import math
 import pytest
 import torch
 
-from models.dropout import Dropout, ReLUDropout, keep_flags, keep_mask
+from models.dropout import (Dropout, ReLUDropout, _bit_table, _unpack_bits, keep_flags,
+                            keep_mask)
 
 
-@pytest.mark.parametrize("p", [0.25, 0.5, 0.1, 0.3])
+@pytest.mark.parametrize("p", [0.25, 0.5, 0.75, 0.375, 0.1, 0.3])   # planes, 8-bit, 16-bit
 def test_keep_fraction_and_scale(p):
     g = torch.Generator().manual_seed(1)
-    n = 400_003                                     # not a multiple of the four lanes
+    n = 400_003                                     # not a multiple of any word
     mask = keep_mask((n,), p, dtype=torch.float64, generator=g)
     kept = mask != 0
     assert torch.all(mask[kept] == 1.0 / (1.0 - p))
@@ -84,16 +85,49 @@ def test_relu_dropout_equals_relu_then_dropout(p):
     assert torch.equal(ReLUDropout(p).eval()(x), torch.relu(x))
 
 
-def test_eight_bit_lanes_when_exact():
-    """p = 0.25 uses 8-bit lanes (8 elements per 64-bit draw): 16 elements consume two draws."""
+def _draws(count):
+    """State of a generator seeded 5 after ``count`` 64-bit draws."""
     g = torch.Generator().manual_seed(5)
-    keep_flags((16,), 0.25, generator=g)
-    after_8bit = g.get_state()
-    g.manual_seed(5)
-    torch.empty(2, dtype=torch.int64).random_(-(1 << 63), None, generator=g)
-    assert torch.equal(g.get_state(), after_8bit)
-    g.manual_seed(5)
-    keep_flags((16,), 0.3, generator=g)            # 16-bit lanes: four draws
-    g2 = torch.Generator().manual_seed(5)
-    torch.empty(4, dtype=torch.int64).random_(-(1 << 63), None, generator=g2)
-    assert torch.equal(g.get_state(), g2.get_state())
+    torch.empty(count, dtype=torch.int64).random_(-(1 << 63), None, generator=g)
+    return g.get_state()
+
+
+@pytest.mark.parametrize("p, elements, draws", [
+    (0.25, 128, 4),      # two bit planes: 2 bits per element
+    (0.5, 128, 2),       # one plane
+    (0.75, 65, 4),       # two planes of two words (65 bits)
+    (0.375, 16, 2),      # 8-bit lanes: 8 elements per draw
+    (0.3, 16, 4),        # 16-bit lanes: 4 per draw
+])
+def test_random_bits_consumed_per_element(p, elements, draws):
+    g = torch.Generator().manual_seed(5)
+    keep_flags((elements,), p, generator=g)
+    assert torch.equal(g.get_state(), _draws(draws))
+
+
+def test_bit_planes_unpack_in_order():
+    """Bit k of byte i of the word buffer is element 8 i + k (little-endian int64 words)."""
+    words = torch.tensor([0b1011 | (1 << 40), -(1 << 63)], dtype=torch.int64)
+    flags = _unpack_bits(words, 128, _bit_table(torch.bool, 1, "cpu"))
+    assert flags.dtype == torch.bool and flags.shape == (128,)
+    assert flags.nonzero().flatten().tolist() == [0, 1, 3, 40, 127]
+    values = _unpack_bits(words, 70, _bit_table(torch.float64, 2.5, "cpu"))
+    assert values.shape == (70,) and values.dtype == torch.float64
+    assert torch.equal(values, flags[:70].double() * 2.5)
+
+
+@pytest.mark.parametrize("p", [0.25, 0.5, 0.75, 0.375, 0.3])
+def test_mask_and_flags_agree_for_the_same_draws(p):
+    flags = keep_flags((999,), p, generator=torch.Generator().manual_seed(8))
+    mask = keep_mask((999,), p, dtype=torch.float32, generator=torch.Generator().manual_seed(8))
+    assert torch.equal(mask, flags.float() * torch.tensor(1.0 / (1.0 - p)))
+
+
+def test_bit_plane_rates_combine_two_planes():
+    """p = 1/4 keeps unless both plane bits are 0; p = 3/4 keeps only if both are 1."""
+    g = torch.Generator().manual_seed(6)
+    planes = torch.empty(2, 1, dtype=torch.int64).random_(-(1 << 63), None, generator=g)
+    a, b = (_unpack_bits(plane, 64, _bit_table(torch.bool, 1, "cpu")) for plane in planes)
+    for p, expected in ((0.25, a | b), (0.75, a & b), (0.5, a)):
+        g.manual_seed(6)
+        assert torch.equal(keep_flags((64,), p, generator=g), expected)
