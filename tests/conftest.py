@@ -177,3 +177,18 @@ class EntryScript:
 @pytest.fixture(scope="session")
 def entry(synthetic_small) -> EntryScript:
     return EntryScript(synthetic_small)
+
+
+class RecordingWriter:
+    """Stand-in for a TensorBoard SummaryWriter that keeps what was written:
+    ``scalars`` as (tag, value, step), ``images`` as (tag, step, shape, dataformats)."""
+
+    def __init__(self) -> None:
+        self.scalars: list[tuple[str, float, int]] = []
+        self.images: list[tuple[str, int, tuple[int, ...], str]] = []
+
+    def add_scalar(self, tag: str, value, step: int) -> None:
+        self.scalars.append((tag, float(value), step))
+
+    def add_image(self, tag: str, img, step: int, dataformats: str = "CHW") -> None:
+        self.images.append((tag, step, tuple(img.shape), dataformats))

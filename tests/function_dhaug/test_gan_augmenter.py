@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from function_dhaug.gan_augmenter import GANAugmenter
+from tests.conftest import RecordingWriter
 from utils.camera import project_to_2d
 from utils.io import DataError
 from utils.skeleton import FK_SCALE_GROUPS, bone_lengths, template_to_fk_order
@@ -12,18 +13,6 @@ from utils.skeleton import FK_SCALE_GROUPS, bone_lengths, template_to_fk_order
 from .synthetic_data import make_args
 
 THORAX = FK_SCALE_GROUPS.index(-1)
-
-
-class RecordingWriter:
-    def __init__(self):
-        self.scalars = []
-        self.images = []
-
-    def add_scalar(self, tag, value, step):
-        self.scalars.append((tag, float(value), step))
-
-    def add_image(self, tag, img, step, dataformats="CHW"):
-        self.images.append((tag, step))
 
 
 def _augmenter(train, templates, table, seed=0, **flags):
@@ -174,7 +163,7 @@ def test_pictures_written_without_touching_the_training_stream(tmp_path, train_s
     paths = aug.write_pictures(4, tmp_path, writer)
     assert torch.equal(aug.generator.get_state(), state)
     assert len(paths) == 2 and all(p.read_bytes()[:4] == b"\x89PNG" for p in paths)
-    assert [t for t, _ in writer.images] == ["DHAUG/poses", "DHAUG/angle_histograms"]
+    assert [t for t, *_ in writer.images] == ["DHAUG/poses", "DHAUG/angle_histograms"]
     # run_epoch leaves pictures to the loop (which calls write_pictures when they are due)
     aug.run_epoch(0, image_dir=tmp_path / "run")
     assert not (tmp_path / "run").exists()

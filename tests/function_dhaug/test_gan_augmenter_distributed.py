@@ -18,13 +18,13 @@ from function_baseline.pose_set import PoseSet
 from function_baseline.video_windows import VideoWindows
 from function_dhaug.gan_augmenter import GANAugmenter
 from function_dhaug.video_gan_augmenter import NETWORKS, VideoGANAugmenter
+from tests.conftest import RecordingWriter
 from utils.camera import h36m_camera_table
 from utils.distributed import DistContext
 from utils.local_processes import spawn_local
 from utils.io import DataError
 
 from .synthetic_data import SUBJECTS, make_args, make_pose_set, make_templates
-from .test_gan_augmenter import RecordingWriter
 
 EPOCHS = 2
 VIDEO_FLAGS = dict(video_Dis_DenseDim_3D=16, video_Dis_DenseDim_2D=16,

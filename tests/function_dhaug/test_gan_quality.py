@@ -12,6 +12,7 @@ from function_dhaug.gan_quality import (GanQuality, behind_camera_share, coverag
                                         saturated_share)
 from function_dhaug.normal_augmenter import NormalAugmenter
 from function_dhaug.pose_stats import gan_dof_ranges
+from tests.conftest import RecordingWriter
 from utils.camera import h36m_camera_table, to_camera_frame
 from utils.io import DataError
 from utils.skeleton import root_relative
@@ -32,14 +33,6 @@ def _brute_mpjpe(a, b):
     """(Na, Nb) mm by explicit broadcasting (reference for the chunked cdist)."""
     a, b = root_relative(a.double()) * 1000, root_relative(b.double()) * 1000
     return (a[:, None] - b[None]).norm(dim=-1).mean(-1)
-
-
-class RecordingWriter:
-    def __init__(self):
-        self.scalars = []
-
-    def add_scalar(self, tag, value, step):
-        self.scalars.append((tag, float(value), step))
 
 
 # --------------------------------------------------------------------------- pure figures

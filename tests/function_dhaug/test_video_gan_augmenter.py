@@ -8,12 +8,12 @@ from function_baseline.pose_set import PoseSet
 from function_baseline.video_windows import VideoWindows
 from function_dhaug.video_gan_augmenter import VideoGANAugmenter
 from models.dh_tables import DOF_TABLE
+from tests.conftest import RecordingWriter
 from utils.camera import h36m_camera_table, project_to_2d, to_camera_frame
 from utils.io import DataError
 from utils.skeleton import FK_SCALE_GROUPS, bone_lengths, template_to_fk_order
 
 from .synthetic_data import SUBJECTS, make_args, make_templates, make_world_poses
-from .test_gan_augmenter import RecordingWriter
 
 FRAMES = 5
 SEQ_LENGTHS = (9, 7, 12, 6, 10)          # 44 rows, 5 sequences
@@ -222,7 +222,7 @@ def test_samples_and_pictures_leave_the_training_stream_alone(tmp_path):
     assert torch.equal(aug.generator.get_state(), state)
     assert [p.name for p in paths] == ["gan_video_epoch003.png", "gan_video_angles_epoch003.png"]
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in paths)
-    assert [t for t, _ in writer.images] == ["DHAUG/video", "DHAUG/video_angle_histograms"]
+    assert [t for t, *_ in writer.images] == ["DHAUG/video", "DHAUG/video_angle_histograms"]
 
 
 def test_bad_inputs_raise_data_error():

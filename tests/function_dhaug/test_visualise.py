@@ -2,14 +2,7 @@ import torch
 
 from function_dhaug.visualise import (angle_histogram_figure, figure_to_array, pose_grid_figure,
                                       write_figure)
-
-
-class RecordingWriter:
-    def __init__(self):
-        self.images = []
-
-    def add_image(self, tag, img, step, dataformats="CHW"):
-        self.images.append((tag, img.shape, step, dataformats))
+from tests.conftest import RecordingWriter
 
 
 def test_pose_grid_and_histograms_are_written_as_png(tmp_path):
@@ -25,8 +18,8 @@ def test_pose_grid_and_histograms_are_written_as_png(tmp_path):
                         tmp_path / "hist.png")
     for path in (grid, hist):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert [(t, s, d) for t, _, s, d in writer.images] == [("poses", 3, "HWC")]
-    assert writer.images[0][1][2] == 3
+    assert [(t, s, d) for t, s, _, d in writer.images] == [("poses", 3, "HWC")]
+    assert writer.images[0][2][2] == 3
 
 
 def test_figure_to_array_is_rgb_uint8():
