@@ -87,7 +87,7 @@ class SemGraphConv(nn.Module):
         """
         a = self.weighting()
         device = x.device.type
-        autocasting = torch.is_autocast_enabled(device)
+        autocasting = torch.amp.is_autocast_available(device) and torch.is_autocast_enabled(device)
         dtype = torch.get_autocast_dtype(device) if autocasting else x.dtype
         operands = (x, self.W[0] * a.diagonal()[:, None, None], self.W[1],
                     a.masked_fill(self.eye, 0.0), self.bias)
