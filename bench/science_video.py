@@ -67,11 +67,11 @@ def parse() -> argparse.Namespace:
     try:
         settings = [tuple(int(v) for v in item.split(":"))
                     for item in args.gan_warmups.split(",") if item]
-        if any(len(x) not in (2, 3, 4) or min(x) < 0 or x[2:3] == (0,) for x in settings):
+        if any(len(x) not in (2, 3, 4) or min(x) < 0 for x in settings):
             raise ValueError
     except ValueError:
         p.error(f"--gan_warmups: expected W:S, W:S:DF or W:S:DF:P items (non-negative integers, "
-                f"DF >= 1, DF 0 = --df), got {args.gan_warmups!r}")
+                f"DF 0 = --df), got {args.gan_warmups!r}")
     args.gan_warmups = [tuple((*x, None, None)[:4]) for x in settings]
     if args.train_epochs < 1:
         p.error("--train_epochs must be >= 1")

@@ -59,6 +59,17 @@ def _check_rate(p: float) -> None:
         raise ValueError(f"dropout probability must be in [0, 1), got {p}")
 
 
+def _lane_flags(shape: torch.Size | tuple[int, ...], numel: int, p: float,
+                device: torch.device | str, generator: torch.Generator | None) -> torch.Tensor:
+    """Keep flags from 8-bit (p a multiple of 1/256) or 16-bit lanes compared with a threshold."""
+    lane = torch.uint8 if float(p * 256).is_integer() else torch.int16
+    bits = torch.iinfo(lane).bits
+    words = torch.empty(-(-numel * bits // 64), dtype=torch.int64, device=device)
+    words.random_(_FULL_RANGE, None, generator=generator)
+    lanes = words.view(lane)[:numel].view(shape)         # uniform on the lane type's range
+    return lanes >= torch.iinfo(lane).min + round(p * (1 << bits))
+
+
 def keep_flags(shape: torch.Size | tuple[int, ...], p: float, *,
                device: torch.device | str = "cpu",
                generator: torch.Generator | None = None) -> torch.Tensor:
@@ -66,15 +77,9 @@ def keep_flags(shape: torch.Size | tuple[int, ...], p: float, *,
     _check_rate(p)
     numel = math.prod(int(size) for size in shape)
     plane = _plane_bits(numel, p, device, generator)
-    if plane is not None:
-        return _unpack_bits(plane, numel, _bit_table(torch.bool, 1, device)).view(shape)
-    lane = torch.uint8 if float(p * 256).is_integer() else torch.int16
-    bits = torch.iinfo(lane).bits
-    words = torch.empty(-(-numel * bits // 64), dtype=torch.int64, device=device)
-    words.random_(_FULL_RANGE, None, generator=generator)
-    lanes = words.view(lane)[:numel].view(shape)         # uniform on the lane type's range
-    threshold = torch.iinfo(lane).min + round(p * (1 << bits))
-    return lanes >= threshold
+    if plane is None:
+        return _lane_flags(shape, numel, p, device, generator)
+    return _unpack_bits(plane, numel, _bit_table(torch.bool, 1, device)).view(shape)
 
 
 def keep_mask(shape: torch.Size | tuple[int, ...], p: float, *, dtype: torch.dtype,
@@ -88,9 +93,9 @@ def keep_mask(shape: torch.Size | tuple[int, ...], p: float, *, dtype: torch.dty
     numel = math.prod(int(size) for size in shape)
     scale = 1.0 / (1.0 - p)
     plane = _plane_bits(numel, p, device, generator)
-    if plane is not None:
-        return _unpack_bits(plane, numel, _bit_table(dtype, scale, device)).view(shape)
-    return keep_flags(shape, p, device=device, generator=generator).to(dtype).mul_(scale)
+    if plane is None:
+        return _lane_flags(shape, numel, p, device, generator).to(dtype).mul_(scale)
+    return _unpack_bits(plane, numel, _bit_table(dtype, scale, device)).view(shape)
 
 
 class _ReLUDropout(torch.autograd.Function):

@@ -25,7 +25,7 @@ class GraphConvBlock(nn.Module):
 
     ReLU -> Dropout -> ReLU equals ReLU -> Dropout (dropout keeps signs), so the last ReLU is
     applied only without dropout; outputs and gradients are unchanged. With dropout, ReLU and
-    the dropout mask are one product (models/dropout.py).
+    dropout are one step (``ReLUDropout``, models/dropout.py).
     """
 
     def __init__(self, adjacency: torch.Tensor, in_features: int, out_features: int,

@@ -121,7 +121,6 @@ class _NodeMajorGraphConv(torch.autograd.Function):
         out = torch.bmm(x, self_weights) if bias is None else torch.baddbmm(bias, x, self_weights)
         out.view(j, -1).addmm_(mix, h_neigh.view(j, -1))
         ctx.save_for_backward(x, self_weights, w1, mix, h_neigh)
-        ctx.has_bias = bias is not None
         return out
 
     @staticmethod
@@ -142,6 +141,6 @@ class _NodeMajorGraphConv(torch.autograd.Function):
             grad_w1 = torch.mm(x.reshape(j * m, c_in).t(), grad_neigh)
         if need_mix:
             grad_mix = torch.mm(grad_nodes, h_neigh.view(j, -1).t())
-        if need_bias and ctx.has_bias:
+        if need_bias:                       # False when bias is None
             grad_bias = grad.sum((0, 1))
         return grad_x, grad_self, grad_w1, grad_mix, grad_bias
