@@ -14,6 +14,10 @@ import json
 import sys
 from pathlib import Path
 
+from utils.blas_reproducibility import request_reproducible_blas
+
+request_reproducible_blas()    # before torch loads MKL: same seed, same numbers in every run
+
 from function_baseline.data_preparation import load_datasets
 from function_baseline.epoch_plan import plan_epoch
 from function_baseline.infer_command import infer_checkpoint

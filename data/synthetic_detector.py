@@ -12,7 +12,6 @@ Errors of a real detector (CPN on H36M) are mimicked by:
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import lfilter
 
 # Base jitter per joint (fraction of the 2D bounding-box diagonal), project joint order:
 # Hip RHip RKnee RFoot LHip LKnee LFoot Spine Thorax Head LSho LElb LWri RSho RElb RWri.
@@ -36,6 +35,7 @@ def _ar1(eps: np.ndarray, rho: float, axis: int) -> np.ndarray:
     b = np.sqrt(1 - rho ** 2)
     x = np.moveaxis(eps, axis, 0).copy()
     x[0] /= b
+    from scipy.signal import lfilter     # imported here: ~1 s, needed only when building
     return np.moveaxis(lfilter([b], [1.0, -rho], x, axis=0), 0, axis)
 
 

@@ -2,10 +2,19 @@
 the command-line scaffolding of the preparation scripts' tests (``cli_error``, ``run_script``)."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Callable
+
+from utils.blas_reproducibility import request_reproducible_blas
+
+request_reproducible_blas()    # before torch loads MKL (utils/blas_reproducibility.py)
+# One OpenMP thread per process, also for the scripts the tests start: two xdist workers each
+# running a 2-thread training on 2 cores made OpenMP spin-wait (the end-to-end files took 2-2.5x
+# their time alone). Tests that need more threads set the variable for their child explicitly.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
 import pytest
@@ -72,6 +81,14 @@ def cli_error(capsys) -> Callable[[Callable[[list], int], list], str]:
         assert err.startswith("error: ") and err.count("\n") == 1, err
         return err
     return run
+
+
+def default_sigint() -> None:
+    """``preexec_fn`` for a child that a test interrupts: SIGINT back to its default, so the
+    child's Python turns it into KeyboardInterrupt even when the test runner itself was started
+    with SIGINT ignored (as a background job of a non-interactive shell is)."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.fixture
@@ -144,7 +161,6 @@ class EntryScript:
         Every descendant is killed too, so the workers of a launcher such as torchrun (which
         start sessions of their own) do not live on.
         """
-        import os
         import signal
         import time
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

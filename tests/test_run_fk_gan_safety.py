@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import default_sigint
+
 MLP = ("--posenet_name", "mlp", "--stages", "1", "--batch_size", "512", "--device", "cpu",
        "--note", "safe", "--additional_train_epoch", "0")
 GAN = ("--data_enhancement_method", "GAN", "--warmup", "0", "--Gen_DenseDim", "32",
@@ -83,7 +85,7 @@ def test_ctrl_c_prints_where_and_how_to_resume(entry, tmp_path):
     cmd = entry.command(*MLP, "--checkpoint", str(tmp_path), "--epochs", "50",
                         "--data_enhancement_method", "NO_enhance")
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, preexec_fn=default_sigint)
     deadline = time.time() + 300
     while time.time() < deadline and not list(tmp_path.glob("mlp/gt/*_safe/ckpt_last.pth.tar")):
         time.sleep(0.05)

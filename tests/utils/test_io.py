@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.conftest import REPO, default_sigint
 from utils.io import (DataError, append_text, atomic_write, describe_os_error, file_sha256,
                       remove_stale_temporaries, run_command)
 
-REPO = Path(__file__).resolve().parents[2]
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 
@@ -139,7 +139,8 @@ sys.exit(run_command(body, on_interrupt=lambda: f"interrupted at epoch {{state['
 
 def test_sigint_to_a_running_command_gives_the_hint_and_130():
     proc = subprocess.Popen([sys.executable, "-c", SIGINT_CHILD.format(repo=str(REPO))],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint)
     assert proc.stdout.readline().strip() == "training"
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
