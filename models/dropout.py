@@ -54,11 +54,6 @@ def _plane_bits(numel: int, p: float, device: torch.device | str,
     return planes[0]
 
 
-def _check_rate(p: float) -> None:
-    if not 0.0 <= p < 1.0:
-        raise ValueError(f"dropout probability must be in [0, 1), got {p}")
-
-
 def _lane_flags(shape: torch.Size | tuple[int, ...], numel: int, p: float,
                 device: torch.device | str, generator: torch.Generator | None) -> torch.Tensor:
     """Keep flags from 8-bit (p a multiple of 1/256) or 16-bit lanes compared with a threshold."""
@@ -70,32 +65,33 @@ def _lane_flags(shape: torch.Size | tuple[int, ...], numel: int, p: float,
     return lanes >= torch.iinfo(lane).min + round(p * (1 << bits))
 
 
+def _keep(shape: torch.Size | tuple[int, ...], p: float, dtype: torch.dtype,
+          device: torch.device | str, generator: torch.Generator | None) -> torch.Tensor:
+    """``shape`` tensor, kept with probability 1 - p: True/False for bool, else 1/(1 - p) or 0."""
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"dropout probability must be in [0, 1), got {p}")
+    on = 1.0 / (1.0 - p)
+    numel = math.prod(int(size) for size in shape)
+    plane = _plane_bits(numel, p, device, generator)
+    if plane is not None:                       # bit planes unpack straight to ``dtype``
+        return _unpack_bits(plane, numel, _bit_table(dtype, on, device)).view(shape)
+    flags = _lane_flags(shape, numel, p, device, generator)
+    return flags if dtype == torch.bool else flags.to(dtype).mul_(on)
+
+
 def keep_flags(shape: torch.Size | tuple[int, ...], p: float, *,
                device: torch.device | str = "cpu",
                generator: torch.Generator | None = None) -> torch.Tensor:
     """``shape`` bool tensor, each entry True (kept) with probability 1 - p (see above)."""
-    _check_rate(p)
-    numel = math.prod(int(size) for size in shape)
-    plane = _plane_bits(numel, p, device, generator)
-    if plane is None:
-        return _lane_flags(shape, numel, p, device, generator)
-    return _unpack_bits(plane, numel, _bit_table(torch.bool, 1, device)).view(shape)
+    return _keep(shape, p, torch.bool, device, generator)
 
 
 def keep_mask(shape: torch.Size | tuple[int, ...], p: float, *, dtype: torch.dtype,
               device: torch.device | str = "cpu",
               generator: torch.Generator | None = None) -> torch.Tensor:
-    """``shape`` tensor of 0 (dropped) or ``1 / (1 - p)`` (kept), for 0 <= p < 1.
-
-    The same draws and the same mask as ``keep_flags``; bit planes unpack straight to ``dtype``.
-    """
-    _check_rate(p)
-    numel = math.prod(int(size) for size in shape)
-    scale = 1.0 / (1.0 - p)
-    plane = _plane_bits(numel, p, device, generator)
-    if plane is None:
-        return _lane_flags(shape, numel, p, device, generator).to(dtype).mul_(scale)
-    return _unpack_bits(plane, numel, _bit_table(dtype, scale, device)).view(shape)
+    """``shape`` tensor of 0 (dropped) or ``1 / (1 - p)`` (kept), for 0 <= p < 1: the same draws
+    and the same mask as ``keep_flags``."""
+    return _keep(shape, p, dtype, device, generator)
 
 
 class _ReLUDropout(torch.autograd.Function):
